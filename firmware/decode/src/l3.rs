@@ -391,9 +391,19 @@ pub(crate) fn decode_l4(
                 });
             }
         }
+        // SCTP: ports in the common header, so flows are per association as in Suricata.
+        132 => {
+            if let Some(h) = p.data.get(start..start + 12).filter(|_| end >= start + 12) {
+                p.sport = u16::from_be_bytes([h[0], h[1]]);
+                p.dport = u16::from_be_bytes([h[2], h[3]]);
+            }
+            p.l4 = crate::L4::Other;
+            p.payload_offset = start.min(end);
+            p.payload_len = end.saturating_sub(start);
+        }
         _ => {
             p.l4 = crate::L4::Other;
-            p.payload_offset = start;
+            p.payload_offset = start.min(end);
             p.payload_len = end.saturating_sub(start);
         }
     }

@@ -1,0 +1,1037 @@
+//! The TCP session state machine and the per-direction reassembly buffers.
+
+use types::{seq, Direction};
+
+use crate::{Chunk, OverlapPolicy, SegmentPool, StreamConfig, MAX_ACK_JUMP};
+
+/// TCP session state, named as Suricata names it in EVE (`tcp.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TcpState {
+    /// No session (yet).
+    None,
+    /// SYN seen.
+    SynSent,
+    /// SYN/ACK seen.
+    SynRecv,
+    /// Handshake complete (or picked up midstream).
+    Established,
+    /// Client sent FIN.
+    FinWait1,
+    /// Server acknowledged the client's FIN.
+    FinWait2,
+    /// Both FINs seen, last ACK pending.
+    TimeWait,
+    /// Server sent FIN first, then the client.
+    LastAck,
+    /// Server sent FIN first.
+    CloseWait,
+    /// Both sent FIN at the same time.
+    Closing,
+    /// Closed by FIN handshake or RST.
+    Closed,
+}
+
+impl TcpState {
+    /// EVE spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynRecv => "syn_recv",
+            TcpState::Established => "established",
+            TcpState::FinWait1 => "fin_wait1",
+            TcpState::FinWait2 => "fin_wait2",
+            TcpState::TimeWait => "time_wait",
+            TcpState::LastAck => "last_ack",
+            TcpState::CloseWait => "close_wait",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+        }
+    }
+}
+
+/// What the pipeline must do after [`TcpSession::packet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Packet handled.
+    Ok,
+    /// No session exists and this packet cannot start one (midstream disabled).
+    NoSession,
+    /// The packet starts the session from the flow's server side: swap the flow's
+    /// direction and call again with the direction flipped.
+    SwapFlow,
+    /// A new SYN reuses the tuple of a finished session: end this flow, start a new one.
+    Reuse,
+}
+
+#[derive(Debug)]
+struct Seg {
+    seq: u32,
+    data: Vec<u8>,
+}
+
+impl Seg {
+    fn end(&self) -> u32 {
+        self.seq.wrapping_add(self.data.len() as u32)
+    }
+}
+
+/// One direction of a session: what its sender sent, as reassembled so far.
+#[derive(Debug, Default)]
+struct Half {
+    /// Initial sequence number.
+    isn: u32,
+    /// Next sequence number to deliver.
+    next: u32,
+    /// `next` is known (the sender's ISN or a midstream pick-up point was seen).
+    active: bool,
+    /// Bytes of stream passed to the app layer (data and gaps).
+    delivered: u64,
+    /// Sequence number of the sender's FIN, once seen.
+    fin: Option<u32>,
+    /// Eof was delivered: nothing more in this direction.
+    closed: bool,
+    /// Depth reached: nothing more is reassembled.
+    depth_done: bool,
+    /// Out-of-order segments, sorted by sequence, never overlapping each other.
+    segs: Vec<Seg>,
+    /// Highest acknowledgement the receiver sent that is beyond `next` (a pending gap).
+    acked_ahead: Option<u32>,
+    /// Most separate regions held at once.
+    max_regions: u32,
+}
+
+impl Half {
+    fn init(&mut self, isn: u32) {
+        self.isn = isn;
+        self.next = isn.wrapping_add(1);
+        self.active = true;
+    }
+}
+
+/// A TCP session and its two reassembled streams.
+#[derive(Debug)]
+pub struct TcpSession {
+    state: TcpState,
+    half: [Half; 2],
+    rst: bool,
+}
+
+impl Default for TcpSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn dir_of(i: usize) -> Direction {
+    if i == 0 {
+        Direction::ToServer
+    } else {
+        Direction::ToClient
+    }
+}
+
+impl TcpSession {
+    /// A session in state `None`.
+    pub fn new() -> TcpSession {
+        TcpSession {
+            state: TcpState::None,
+            half: [Half::default(), Half::default()],
+            rst: false,
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> TcpState {
+        self.state
+    }
+
+    /// True once a session exists (a SYN, or a midstream pick-up).
+    pub fn exists(&self) -> bool {
+        self.state != TcpState::None
+    }
+
+    /// True when the session reached `Established` at some point and is not closed.
+    pub fn established(&self) -> bool {
+        self.state >= TcpState::Established && self.state != TcpState::Closed
+    }
+
+    /// Most out-of-order regions held at once per direction (for the flow record).
+    pub fn max_regions(&self) -> [u32; 2] {
+        [self.half[0].max_regions, self.half[1].max_regions]
+    }
+
+    /// Handles one segment travelling in `dir` (relative to the flow). `sink` receives the
+    /// reassembled chunks, `ev` the stream anomalies (Suricata names, `stream.` prefix).
+    #[allow(clippy::too_many_arguments)]
+    pub fn packet(
+        &mut self,
+        dir: Direction,
+        tcp: &decode::Tcp,
+        payload: &[u8],
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+        ev: &mut impl FnMut(&'static str),
+    ) -> Outcome {
+        let f = tcp.flags;
+        let s = dir.idx();
+        let o = 1 - s;
+        if self.state == TcpState::None {
+            return self.start(dir, tcp, payload, cfg, pool, sink, ev);
+        }
+        // A fresh SYN on a finished session starts a new one on the same tuple.
+        if f.syn()
+            && !f.ack()
+            && matches!(
+                self.state,
+                TcpState::LastAck
+                    | TcpState::CloseWait
+                    | TcpState::Closing
+                    | TcpState::TimeWait
+                    | TcpState::Closed
+            )
+            && !(s == 0 && tcp.seq == self.half[0].isn)
+        {
+            return Outcome::Reuse;
+        }
+        match self.state {
+            TcpState::SynSent => {
+                if f.rst() {
+                    self.close_rst();
+                    return Outcome::Ok;
+                }
+                if s == 0 {
+                    if f.syn() && !f.ack() {
+                        if tcp.seq != self.half[0].isn {
+                            ev("stream.3whs_syn_resend_diff_seq_on_syn_recv");
+                            self.half[0].init(tcp.seq);
+                        }
+                        return Outcome::Ok;
+                    }
+                    if f.ack() && cfg.async_oneside {
+                        self.state = TcpState::Established;
+                        self.half[1].next = tcp.ack;
+                        self.half[1].active = true;
+                    } else {
+                        ev("stream.3whs_ack_in_wrong_dir");
+                        return Outcome::Ok;
+                    }
+                } else if f.syn() {
+                    if f.ack() && tcp.ack != self.half[0].isn.wrapping_add(1) {
+                        ev("stream.3whs_synack_with_wrong_ack");
+                        return Outcome::Ok;
+                    }
+                    self.half[1].init(tcp.seq);
+                    self.state = TcpState::SynRecv;
+                    return Outcome::Ok;
+                } else {
+                    return Outcome::Ok;
+                }
+            }
+            TcpState::SynRecv => {
+                if f.rst() {
+                    self.close_rst();
+                    return Outcome::Ok;
+                }
+                if f.syn() {
+                    if s == 1 && f.ack() && tcp.seq != self.half[1].isn {
+                        ev("stream.3whs_synack_resend_with_diff_seq");
+                    }
+                    return Outcome::Ok;
+                }
+                if !f.ack() {
+                    return Outcome::Ok;
+                }
+                if s == 0 && tcp.ack != self.half[1].isn.wrapping_add(1) {
+                    let off = seq::diff(self.half[1].isn.wrapping_add(1), tcp.ack);
+                    if !(0..=i64::from(MAX_ACK_JUMP)).contains(&off) {
+                        ev("stream.3whs_wrong_seq_wrong_ack");
+                        return Outcome::Ok;
+                    }
+                }
+                self.state = TcpState::Established;
+            }
+            _ => {}
+        }
+        if self.rst || self.state == TcpState::Closed {
+            if f.syn() {
+                return Outcome::Reuse;
+            }
+            return Outcome::Ok;
+        }
+        if f.rst() {
+            self.close_rst();
+            return Outcome::Ok;
+        }
+        if f.syn() {
+            // SYN or SYN/ACK resent on an established session: nothing to reassemble.
+            ev(if s == 0 {
+                "stream.est_syn_resend"
+            } else {
+                "stream.est_synack_resend"
+            });
+            return Outcome::Ok;
+        }
+        // The packet's own data first (it may fill a hole its peer already acknowledged),
+        // then what its acknowledgement says about the other direction.
+        if !payload.is_empty() {
+            self.on_data(s, tcp.seq, payload, cfg, pool, sink, ev);
+        }
+        self.resolve_pending_gap(s, cfg, pool, sink, ev);
+        if f.fin() {
+            let fin = tcp.seq.wrapping_add(payload.len() as u32);
+            if self.half[s].fin.is_none() {
+                self.half[s].fin = Some(fin);
+            }
+            self.drain(s, cfg, pool, sink);
+            self.state = match (self.state, s) {
+                (TcpState::Established, 0) => TcpState::FinWait1,
+                (TcpState::Established, _) => TcpState::CloseWait,
+                (TcpState::FinWait1, 1) | (TcpState::FinWait2, 1) => {
+                    if f.ack() && self.acks_fin(0, tcp.ack) {
+                        TcpState::TimeWait
+                    } else {
+                        TcpState::Closing
+                    }
+                }
+                (TcpState::CloseWait, 0) => TcpState::LastAck,
+                (st, _) => st,
+            };
+        }
+        if f.ack() {
+            self.on_ack(o, tcp.ack, ev);
+            self.state = match (self.state, s) {
+                (TcpState::FinWait1, 1) if self.acks_fin(0, tcp.ack) && !f.fin() => {
+                    TcpState::FinWait2
+                }
+                (TcpState::LastAck, 1) if self.acks_fin(0, tcp.ack) => TcpState::Closed,
+                (TcpState::TimeWait, 0) if self.acks_fin(1, tcp.ack) => TcpState::Closed,
+                (TcpState::Closing, _) if self.acks_fin(o, tcp.ack) => TcpState::TimeWait,
+                (st, _) => st,
+            };
+        }
+        Outcome::Ok
+    }
+
+    fn acks_fin(&self, side: usize, ack: u32) -> bool {
+        match self.half[side].fin {
+            Some(fin) => seq::ge(ack, fin.wrapping_add(1)),
+            None => false,
+        }
+    }
+
+    fn close_rst(&mut self) {
+        self.rst = true;
+        self.state = TcpState::Closed;
+    }
+
+    /// First packet of a would-be session.
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &mut self,
+        dir: Direction,
+        tcp: &decode::Tcp,
+        payload: &[u8],
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+        ev: &mut impl FnMut(&'static str),
+    ) -> Outcome {
+        let f = tcp.flags;
+        if f.rst() {
+            ev("stream.rst_but_no_session");
+            return Outcome::NoSession;
+        }
+        if f.syn() && !f.ack() {
+            if dir == Direction::ToClient {
+                return Outcome::SwapFlow;
+            }
+            self.half[0].init(tcp.seq);
+            self.state = TcpState::SynSent;
+            pool.stats.sessions += 1;
+            return Outcome::Ok;
+        }
+        if !cfg.midstream {
+            if f.fin() {
+                ev("stream.fin_but_no_session");
+            }
+            return Outcome::NoSession;
+        }
+        if f.syn() && f.ack() {
+            // Picked up at the SYN/ACK: its sender is the server.
+            if dir == Direction::ToServer {
+                return Outcome::SwapFlow;
+            }
+            self.half[1].init(tcp.seq);
+            self.half[0].next = tcp.ack;
+            self.half[0].isn = tcp.ack.wrapping_sub(1);
+            self.half[0].active = true;
+            self.state = TcpState::SynRecv;
+            pool.stats.sessions += 1;
+            return Outcome::Ok;
+        }
+        // Midstream pick-up on an ordinary segment: the sender is the client.
+        let s = dir.idx();
+        self.half[s].next = tcp.seq;
+        self.half[s].isn = tcp.seq.wrapping_sub(1);
+        self.half[s].active = true;
+        if f.ack() {
+            self.half[1 - s].next = tcp.ack;
+            self.half[1 - s].isn = tcp.ack.wrapping_sub(1);
+            self.half[1 - s].active = true;
+        }
+        self.state = TcpState::Established;
+        pool.stats.sessions += 1;
+        self.packet(dir, tcp, payload, cfg, pool, sink, ev)
+    }
+
+    /// Records that the receiver of side `side` acknowledged up to `ack`.
+    fn on_ack(&mut self, side: usize, ack: u32, ev: &mut impl FnMut(&'static str)) {
+        let h = &mut self.half[side];
+        if !h.active || h.closed || h.depth_done {
+            return;
+        }
+        // The ACK of a FIN covers one sequence number past the data.
+        let limit = match h.fin {
+            Some(fin) if seq::gt(ack, fin) => fin,
+            _ => ack,
+        };
+        if !seq::gt(limit, h.next) {
+            return;
+        }
+        if seq::diff(h.next, limit) > i64::from(MAX_ACK_JUMP) {
+            ev("stream.pkt_invalid_ack");
+            return;
+        }
+        h.acked_ahead = Some(match h.acked_ahead {
+            Some(a) if seq::gt(a, limit) => a,
+            _ => limit,
+        });
+    }
+
+    /// If the peer acknowledged bytes of side `side` that never arrived, they are a gap.
+    /// Called when `side` sends its next packet (so a data packet reordered behind its ACK is
+    /// not mistaken for a loss) and at flush.
+    fn resolve_pending_gap(
+        &mut self,
+        side: usize,
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+        ev: &mut impl FnMut(&'static str),
+    ) {
+        let Some(acked) = self.half[side].acked_ahead.take() else {
+            return;
+        };
+        let h = &mut self.half[side];
+        if h.closed || h.depth_done || !seq::gt(acked, h.next) {
+            return;
+        }
+        let gap_end = match h.segs.first() {
+            Some(sg) if seq::lt(sg.seq, acked) => sg.seq,
+            _ => acked,
+        };
+        if seq::gt(gap_end, h.next) {
+            self.gap(side, gap_end, cfg, pool, sink, ev);
+        }
+        self.drain(side, cfg, pool, sink);
+    }
+
+    /// Delivers a gap from `next` up to `to`.
+    fn gap(
+        &mut self,
+        side: usize,
+        to: u32,
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+        ev: &mut impl FnMut(&'static str),
+    ) {
+        let h = &mut self.half[side];
+        let len = seq::diff(h.next, to).max(0) as u64;
+        if len == 0 {
+            return;
+        }
+        ev("stream.reassembly_seq_gap");
+        pool.stats.gaps += 1;
+        let len = if cfg.depth > 0 {
+            let room = cfg.depth.saturating_sub(h.delivered);
+            if len >= room {
+                h.depth_done = true;
+                pool.stats.depth_reached += 1;
+                release_all(h, pool);
+                room
+            } else {
+                len
+            }
+        } else {
+            len
+        };
+        h.delivered += len;
+        h.next = to;
+        if len > 0 {
+            sink(dir_of(side), Chunk::Gap(len));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_data(
+        &mut self,
+        s: usize,
+        sq: u32,
+        data: &[u8],
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+        ev: &mut impl FnMut(&'static str),
+    ) {
+        {
+            let h = &self.half[s];
+            if !h.active || h.closed || h.depth_done {
+                return;
+            }
+            // Data beyond the FIN is not part of the stream.
+            if let Some(fin) = h.fin {
+                if seq::ge(sq, fin) {
+                    return;
+                }
+            }
+        }
+        let off = seq::diff(self.half[s].next, sq);
+        if off <= 0 {
+            let skip = off.unsigned_abs();
+            if skip >= data.len() as u64 {
+                return; // entirely old: a retransmission of delivered bytes
+            }
+            let fresh = &data[skip as usize..];
+            let fresh = match self.half[s].fin {
+                Some(fin) => {
+                    let room = seq::diff(self.half[s].next, fin).max(0) as usize;
+                    &fresh[..fresh.len().min(room)]
+                }
+                None => fresh,
+            };
+            self.deliver(s, fresh, cfg, pool, sink, ev);
+            self.drain(s, cfg, pool, sink);
+        } else {
+            self.store(s, sq, data, cfg, pool, ev);
+        }
+    }
+
+    /// Passes in-order bytes to the sink, honouring the depth.
+    fn deliver(
+        &mut self,
+        s: usize,
+        bytes: &[u8],
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+        ev: &mut impl FnMut(&'static str),
+    ) {
+        let h = &mut self.half[s];
+        let mut take = bytes.len();
+        if cfg.depth > 0 {
+            let room = cfg.depth.saturating_sub(h.delivered);
+            if (take as u64) >= room {
+                take = room as usize;
+                h.depth_done = true;
+                pool.stats.depth_reached += 1;
+                ev("stream.reassembly_depth_reached");
+            }
+        }
+        h.next = h.next.wrapping_add(take as u32);
+        h.delivered += take as u64;
+        if take > 0 {
+            sink(dir_of(s), Chunk::Data(&bytes[..take]));
+        }
+        if h.depth_done {
+            release_all(h, pool);
+        }
+    }
+
+    /// Delivers stored segments that have become in order, then the Eof after a FIN.
+    fn drain(
+        &mut self,
+        s: usize,
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+    ) {
+        let mut nothing = |_: &'static str| {};
+        loop {
+            let h = &mut self.half[s];
+            if h.closed || h.depth_done {
+                return;
+            }
+            let Some(first) = h.segs.first() else {
+                break;
+            };
+            if seq::gt(first.seq, h.next) {
+                break;
+            }
+            let sg = h.segs.remove(0);
+            let skip = seq::diff(sg.seq, h.next).max(0) as usize;
+            if skip < sg.data.len() {
+                let tail = sg.data.get(skip..).unwrap_or_default();
+                self.deliver(s, tail, cfg, pool, sink, &mut nothing);
+            }
+            pool.give(sg.data);
+        }
+        let h = &mut self.half[s];
+        if let Some(fin) = h.fin {
+            if !h.closed && h.next == fin {
+                h.next = fin.wrapping_add(1);
+                h.closed = true;
+                release_all(h, pool);
+                sink(dir_of(s), Chunk::Eof);
+            }
+        }
+    }
+
+    /// Stores an out-of-order segment, resolving overlaps with the stored ones.
+    fn store(
+        &mut self,
+        s: usize,
+        sq: u32,
+        data: &[u8],
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        ev: &mut impl FnMut(&'static str),
+    ) {
+        let h = &mut self.half[s];
+        // Never buffer beyond the depth.
+        if cfg.depth > 0 {
+            let ahead = seq::diff(h.next, sq).max(0) as u64;
+            if h.delivered + ahead >= cfg.depth {
+                return;
+            }
+        }
+        let new_end = sq.wrapping_add(data.len() as u32);
+        // Pieces of the new segment still to insert, as (seq, offset, len).
+        let mut pieces: Vec<(u32, usize, usize)> = vec![(sq, 0, data.len())];
+        let mut i = 0;
+        while i < h.segs.len() {
+            let (os, oe) = (h.segs[i].seq, h.segs[i].end());
+            if seq::ge(os, new_end) {
+                break;
+            }
+            if seq::le(oe, sq) {
+                i += 1;
+                continue;
+            }
+            // Overlap [max(sq, os), min(new_end, oe)).
+            let ov_s = if seq::gt(sq, os) { sq } else { os };
+            let ov_e = if seq::lt(new_end, oe) { new_end } else { oe };
+            let a = &h.segs[i].data[seq::diff(os, ov_s) as usize..seq::diff(os, ov_e) as usize];
+            let b = &data[seq::diff(sq, ov_s) as usize..seq::diff(sq, ov_e) as usize];
+            if a != b {
+                ev("stream.reassembly_overlap_different_data");
+                pool.stats.overlaps_different += 1;
+            }
+            let new_wins = match cfg.policy {
+                OverlapPolicy::First => false,
+                OverlapPolicy::Last => true,
+                OverlapPolicy::Bsd => seq::lt(sq, os),
+                OverlapPolicy::Linux => seq::lt(sq, os) || (sq == os && seq::gt(new_end, oe)),
+            };
+            if new_wins {
+                // Cut the old segment around the overlap.
+                let old = h.segs.remove(i);
+                let head_len = seq::diff(os, ov_s) as usize;
+                let tail_off = seq::diff(os, ov_e) as usize;
+                let mut inserted = 0;
+                if tail_off < old.data.len() {
+                    if let Some(v) = pool.take(&old.data[tail_off..]) {
+                        h.segs.insert(i, Seg { seq: ov_e, data: v });
+                        inserted += 1;
+                    }
+                }
+                if head_len > 0 {
+                    if let Some(v) = pool.take(&old.data[..head_len]) {
+                        h.segs.insert(i, Seg { seq: os, data: v });
+                        inserted += 1;
+                    }
+                }
+                pool.give(old.data);
+                i += inserted;
+            } else {
+                // Cut the overlap out of the new pieces.
+                let mut next_pieces = Vec::with_capacity(pieces.len() + 1);
+                for (ps, po, pl) in pieces {
+                    let pe = ps.wrapping_add(pl as u32);
+                    if seq::le(pe, ov_s) || seq::ge(ps, ov_e) {
+                        next_pieces.push((ps, po, pl));
+                        continue;
+                    }
+                    if seq::lt(ps, ov_s) {
+                        next_pieces.push((ps, po, seq::diff(ps, ov_s) as usize));
+                    }
+                    if seq::gt(pe, ov_e) {
+                        let cut = seq::diff(ps, ov_e) as usize;
+                        next_pieces.push((ov_e, po + cut, pl - cut));
+                    }
+                }
+                pieces = next_pieces;
+                i += 1;
+            }
+        }
+        for (ps, po, pl) in pieces {
+            if pl == 0 {
+                continue;
+            }
+            if h.segs.len() >= cfg.max_segments {
+                pool.stats.memcap_drops += 1;
+                ev("stream.reassembly_segment_limit");
+                continue;
+            }
+            let Some(v) = pool.take(&data[po..po + pl]) else {
+                ev("stream.reassembly_memcap");
+                continue;
+            };
+            pool.stats.ooo_segments += 1;
+            let at = h.segs.partition_point(|x| seq::lt(x.seq, ps));
+            h.segs.insert(at, Seg { seq: ps, data: v });
+        }
+        // Regions: the in-order part plus every separate run of stored segments.
+        let mut regions = 1u32;
+        let mut prev_end: Option<u32> = None;
+        for sg in &h.segs {
+            if prev_end != Some(sg.seq) {
+                regions += 1;
+            }
+            prev_end = Some(sg.end());
+        }
+        h.max_regions = h.max_regions.max(regions);
+    }
+
+    /// Ends the session (flow end): delivers whatever is stored, with gaps for holes, and an
+    /// Eof per direction. Buffers go back to the pool.
+    pub fn flush(
+        &mut self,
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        sink: &mut impl FnMut(Direction, Chunk<'_>),
+    ) {
+        let mut nothing = |_: &'static str| {};
+        for s in 0..2 {
+            if !self.half[s].active {
+                continue;
+            }
+            self.resolve_pending_gap(s, cfg, pool, sink, &mut nothing);
+            loop {
+                let h = &self.half[s];
+                if h.closed || h.depth_done {
+                    break;
+                }
+                let Some(first) = h.segs.first() else {
+                    break;
+                };
+                let to = first.seq;
+                if seq::gt(to, h.next) {
+                    self.gap(s, to, cfg, pool, sink, &mut nothing);
+                }
+                self.drain(s, cfg, pool, sink);
+            }
+            let h = &mut self.half[s];
+            release_all(h, pool);
+            if !h.closed {
+                h.closed = true;
+                sink(dir_of(s), Chunk::Eof);
+            }
+        }
+    }
+
+    /// Returns every buffer to the pool without delivering (flow dropped).
+    pub fn release(&mut self, pool: &mut SegmentPool) {
+        for h in &mut self.half {
+            release_all(h, pool);
+        }
+    }
+}
+
+fn release_all(h: &mut Half, pool: &mut SegmentPool) {
+    for sg in h.segs.drain(..) {
+        pool.give(sg.data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use decode::{Tcp, TcpFlags, TcpOptions};
+
+    fn seg(seq: u32, ack: u32, flags: u8) -> Tcp {
+        Tcp {
+            sport: 1000,
+            dport: 80,
+            seq,
+            ack,
+            hlen: 20,
+            flags: TcpFlags(flags),
+            window: 65535,
+            urg_ptr: 0,
+            opts: TcpOptions::default(),
+        }
+    }
+
+    const S: u8 = TcpFlags::SYN;
+    const A: u8 = TcpFlags::ACK;
+    const F: u8 = TcpFlags::FIN;
+    const R: u8 = TcpFlags::RST;
+
+    /// Collects chunks as (dir, "data"/"gap:N"/"eof").
+    #[derive(Default)]
+    struct Out(Vec<(Direction, String)>);
+
+    fn run(
+        sess: &mut TcpSession,
+        cfg: &StreamConfig,
+        pool: &mut SegmentPool,
+        out: &mut Out,
+        evs: &mut Vec<&'static str>,
+        pkts: &[(Direction, Tcp, &[u8])],
+    ) {
+        for (d, t, p) in pkts {
+            let r = sess.packet(
+                *d,
+                t,
+                p,
+                cfg,
+                pool,
+                &mut |dir, c| {
+                    let s = match c {
+                        Chunk::Data(b) => String::from_utf8_lossy(b).into_owned(),
+                        Chunk::Gap(n) => format!("<gap:{n}>"),
+                        Chunk::Eof => "<eof>".into(),
+                    };
+                    out.0.push((dir, s));
+                },
+                &mut |e| evs.push(e),
+            );
+            assert_eq!(r, Outcome::Ok);
+        }
+    }
+
+    fn joined(out: &Out, d: Direction) -> String {
+        out.0
+            .iter()
+            .filter(|(x, _)| *x == d)
+            .map(|(_, s)| s.as_str())
+            .collect()
+    }
+
+    use Direction::{ToClient as C, ToServer as SV};
+
+    fn handshake() -> Vec<(Direction, Tcp, &'static [u8])> {
+        vec![
+            (SV, seg(100, 0, S), b"".as_slice()),
+            (C, seg(500, 101, S | A), b""),
+            (SV, seg(101, 501, A), b""),
+        ]
+    }
+
+    #[test]
+    fn in_order_both_ways_and_close() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        let mut pk = handshake();
+        pk.extend([
+            (SV, seg(101, 501, A), b"GET / HTTP/1.1\r\n".as_slice()),
+            (SV, seg(117, 501, A), b"\r\n"),
+            (C, seg(501, 119, A), b"HTTP/1.1 200 OK\r\n\r\n"),
+            (SV, seg(119, 520, A | F), b""),
+            (C, seg(520, 120, A | F), b""),
+            (SV, seg(120, 521, A), b""),
+        ]);
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        assert_eq!(joined(&out, SV), "GET / HTTP/1.1\r\n\r\n<eof>");
+        assert_eq!(joined(&out, C), "HTTP/1.1 200 OK\r\n\r\n<eof>");
+        assert_eq!(s.state(), TcpState::Closed);
+        assert!(evs.is_empty(), "{evs:?}");
+    }
+
+    #[test]
+    fn out_of_order_and_retransmission() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        let mut pk = handshake();
+        pk.extend([
+            (SV, seg(105, 501, A), b"efgh".as_slice()),
+            (SV, seg(109, 501, A), b"ijkl"),
+            (SV, seg(101, 501, A), b"abcd"),
+            (SV, seg(101, 501, A), b"abcdefgh"),
+        ]);
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        assert_eq!(joined(&out, SV), "abcdefghijkl");
+        assert_eq!(pool.memuse(), 0);
+        assert_eq!(s.max_regions()[0], 2);
+    }
+
+    #[test]
+    fn acked_hole_becomes_gap() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        let mut pk = handshake();
+        pk.extend([
+            (SV, seg(101, 501, A), b"abcd".as_slice()),
+            // 105..109 lost; server acks up to 113.
+            (SV, seg(109, 501, A), b"ijkl"),
+            (C, seg(501, 113, A), b""),
+            (SV, seg(113, 501, A), b"mn"),
+        ]);
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        assert_eq!(joined(&out, SV), "abcd<gap:4>ijklmn");
+        assert!(evs.contains(&"stream.reassembly_seq_gap"));
+    }
+
+    #[test]
+    fn no_session_without_syn_unless_midstream() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let r = s.packet(
+            SV,
+            &seg(1, 1, A),
+            b"x",
+            &cfg,
+            &mut pool,
+            &mut |_, _| {},
+            &mut |_| {},
+        );
+        assert_eq!(r, Outcome::NoSession);
+        let cfg = StreamConfig {
+            midstream: true,
+            ..StreamConfig::default()
+        };
+        let mut got = Vec::new();
+        let r = s.packet(
+            SV,
+            &seg(1, 1, A),
+            b"x",
+            &cfg,
+            &mut pool,
+            &mut |d, c| {
+                if let Chunk::Data(b) = c {
+                    got.push((d, b.to_vec()))
+                }
+            },
+            &mut |_| {},
+        );
+        assert_eq!(r, Outcome::Ok);
+        assert_eq!(got, vec![(SV, b"x".to_vec())]);
+    }
+
+    #[test]
+    fn syn_from_server_side_asks_for_swap_and_reuse_after_close() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let r = s.packet(C, &seg(1, 0, S), b"", &cfg, &mut pool, &mut |_, _| {}, &mut |_| {});
+        assert_eq!(r, Outcome::SwapFlow);
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        let mut pk = handshake();
+        pk.push((SV, seg(101, 501, A | R), b""));
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        assert_eq!(s.state(), TcpState::Closed);
+        let r = s.packet(SV, &seg(9000, 0, S), b"", &cfg, &mut pool, &mut |_, _| {}, &mut |_| {});
+        assert_eq!(r, Outcome::Reuse);
+    }
+
+    #[test]
+    fn depth_and_caps_hold() {
+        let cfg = StreamConfig {
+            depth: 10,
+            max_segments: 8,
+            ..StreamConfig::default()
+        };
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        let mut pk = handshake();
+        pk.push((SV, seg(101, 501, A), b"0123456789abcdef".as_slice()));
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        assert_eq!(joined(&out, SV), "0123456789");
+        assert!(evs.contains(&"stream.reassembly_depth_reached"));
+
+        // Many tiny out-of-order segments: storage stays under the segment cap.
+        let cfg = StreamConfig {
+            max_segments: 8,
+            ..StreamConfig::default()
+        };
+        let mut s = TcpSession::new();
+        let mut pk = handshake();
+        let bytes = [b'x'; 1];
+        for i in 0..1000u32 {
+            pk.push((SV, seg(200 + i * 2, 501, A), bytes.as_slice()));
+        }
+        let mut out = Out::default();
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        assert!(pool.memuse() <= 8);
+        s.flush(&cfg, &mut pool, &mut |_, _| {});
+        assert_eq!(pool.memuse(), 0);
+    }
+
+    #[test]
+    fn overlap_policies() {
+        for (policy, want) in [
+            (OverlapPolicy::First, "abcdef"),
+            (OverlapPolicy::Last, "aXYZef"),
+            (OverlapPolicy::Bsd, "abcdef"),
+        ] {
+            let cfg = StreamConfig {
+                policy,
+                ..StreamConfig::default()
+            };
+            let mut pool = SegmentPool::new(cfg.memcap);
+            let mut s = TcpSession::new();
+            let mut out = Out::default();
+            let mut evs = Vec::new();
+            let mut pk = handshake();
+            pk.extend([
+                (SV, seg(102, 501, A), b"bcde".as_slice()),
+                (SV, seg(102, 501, A), b"XYZ"),
+                (SV, seg(106, 501, A), b"f"),
+                (SV, seg(101, 501, A), b"a"),
+            ]);
+            run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+            assert_eq!(joined(&out, SV), want, "{policy:?}");
+            assert!(evs.contains(&"stream.reassembly_overlap_different_data"));
+        }
+    }
+
+    #[test]
+    fn flush_delivers_stored_with_gaps() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        let mut pk = handshake();
+        pk.push((SV, seg(111, 501, A), b"later".as_slice()));
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        s.flush(&cfg, &mut pool, &mut |d, c| {
+            out.0.push((
+                d,
+                match c {
+                    Chunk::Data(b) => String::from_utf8_lossy(b).into_owned(),
+                    Chunk::Gap(n) => format!("<gap:{n}>"),
+                    Chunk::Eof => "<eof>".into(),
+                },
+            ))
+        });
+        assert_eq!(joined(&out, SV), "<gap:10>later<eof>");
+        assert_eq!(joined(&out, C), "<eof>");
+    }
+}
