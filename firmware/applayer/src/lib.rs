@@ -1,2 +1,318 @@
-//! (in progress)
+//! App-layer protocol detection and dispatch.
+//!
+//! Layer: after reassembly. Each flow owns an [`AppLayer`]: it buffers the first bytes of each
+//! direction (up to [`MAX_DETECT_BYTES`]), asks every registered protocol's probe whether the
+//! bytes are its protocol (by content, with ports only narrowing which probes run, as Suricata
+//! does for DNS), and once one matches hands everything buffered, and all later data, to that
+//! protocol's parser. Parsers emit [`AppOutput`]s, which the pipeline turns into EVE events.
+//!
+//! A flow whose first bytes match no protocol in either direction is marked `failed` (EVE
+//! `app_proto: "failed"`), as Suricata does, and its data is no longer buffered.
 #![forbid(unsafe_code)]
+
+mod registry;
+
+pub use registry::{AppConfig, Registry};
+
+use events::anomaly::AnomalyEve;
+use events::app::{AppOutput, ParseStatus, Probe, StreamParser};
+use events::Body;
+use types::Direction;
+
+/// Bytes buffered per direction while the protocol is unknown. Suricata's pattern detection
+/// looks at the first few hundred bytes; probing parsers need a full header. Past this, the
+/// direction counts as "no match".
+pub const MAX_DETECT_BYTES: usize = 4096;
+
+/// A datagram (UDP) parser for one flow.
+pub trait DatagramParser {
+    /// Parses one datagram travelling in `dir`.
+    fn parse(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppOutput>) -> ParseStatus;
+    /// The flow ends.
+    fn flush(&mut self, out: &mut Vec<AppOutput>);
+}
+
+enum State {
+    /// Still looking: bytes seen so far per direction, in arrival order.
+    Detecting {
+        buf: Vec<(Direction, Vec<u8>)>,
+        bytes: [usize; 2],
+        failed: [bool; 2],
+    },
+    Stream {
+        name: &'static str,
+        parser: Box<dyn StreamParser + Send>,
+        stopped: [bool; 2],
+    },
+    Datagram {
+        name: &'static str,
+        parser: Box<dyn DatagramParser + Send>,
+        stopped: bool,
+    },
+    Failed,
+}
+
+/// The app-layer state of one flow.
+pub struct AppLayer {
+    state: State,
+}
+
+impl std::fmt::Debug for AppLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppLayer")
+            .field("app_proto", &self.app_proto())
+            .finish()
+    }
+}
+
+impl Default for AppLayer {
+    fn default() -> Self {
+        AppLayer::new()
+    }
+}
+
+impl AppLayer {
+    /// A flow whose protocol is not known yet.
+    pub fn new() -> AppLayer {
+        AppLayer {
+            state: State::Detecting {
+                buf: Vec::new(),
+                bytes: [0; 2],
+                failed: [false; 2],
+            },
+        }
+    }
+
+    /// EVE `app_proto`: the protocol, `failed`, or `None` while undecided.
+    pub fn app_proto(&self) -> Option<&'static str> {
+        match &self.state {
+            State::Detecting { .. } => None,
+            State::Stream { name, .. } | State::Datagram { name, .. } => Some(name),
+            State::Failed => Some("failed"),
+        }
+    }
+
+    /// In-order stream bytes travelling in `dir`. `ports` are the flow's (client, server) ports.
+    pub fn on_data(
+        &mut self,
+        reg: &Registry,
+        dir: Direction,
+        data: &[u8],
+        ports: (u16, u16),
+        out: &mut Vec<AppOutput>,
+    ) {
+        match &mut self.state {
+            State::Stream {
+                parser, stopped, ..
+            } => {
+                if !stopped[dir.idx()] && parser.parse(dir, data, out) == ParseStatus::Error {
+                    stopped[dir.idx()] = true;
+                }
+            }
+            State::Detecting {
+                buf,
+                bytes,
+                failed,
+            } => {
+                if failed[dir.idx()] {
+                    return;
+                }
+                let room = MAX_DETECT_BYTES - bytes[dir.idx()];
+                let take = data.len().min(room);
+                match buf.last_mut() {
+                    Some((d, b)) if *d == dir => b.extend_from_slice(&data[..take]),
+                    _ => buf.push((dir, data[..take].to_vec())),
+                }
+                bytes[dir.idx()] += take;
+                self.try_detect(reg, dir, ports, take < data.len(), out);
+                // Bytes beyond the detection buffer go straight to a parser found just now.
+                if take < data.len() {
+                    if let State::Stream {
+                        parser, stopped, ..
+                    } = &mut self.state
+                    {
+                        if !stopped[dir.idx()]
+                            && parser.parse(dir, &data[take..], out) == ParseStatus::Error
+                        {
+                            stopped[dir.idx()] = true;
+                        }
+                    }
+                }
+            }
+            State::Datagram { .. } | State::Failed => {}
+        }
+    }
+
+    /// Runs the probes over what `dir` has buffered; on a match, switches to the parser and
+    /// replays the buffer.
+    fn try_detect(
+        &mut self,
+        reg: &Registry,
+        dir: Direction,
+        ports: (u16, u16),
+        buffer_full: bool,
+        out: &mut Vec<AppOutput>,
+    ) {
+        let State::Detecting { buf, failed, .. } = &mut self.state else {
+            return;
+        };
+        let mut seen: Vec<u8> = Vec::new();
+        for (d, b) in buf.iter() {
+            if *d == dir {
+                seen.extend_from_slice(b);
+            }
+        }
+        let mut need_more = false;
+        let mut found = None;
+        for p in reg.stream_protos() {
+            if !p.ports_ok(ports) {
+                continue;
+            }
+            match (p.probe)(dir, &seen) {
+                Probe::Match => {
+                    found = Some(p);
+                    break;
+                }
+                Probe::NeedMore => need_more = true,
+                Probe::NoMatch => {}
+            }
+        }
+        match found {
+            Some(p) => {
+                let buffered = std::mem::take(buf);
+                let mut parser = (p.make)(reg.config());
+                let mut stopped = [false; 2];
+                for (d, b) in &buffered {
+                    if !stopped[d.idx()] && parser.parse(*d, b, out) == ParseStatus::Error {
+                        stopped[d.idx()] = true;
+                    }
+                }
+                self.state = State::Stream {
+                    name: p.name,
+                    parser,
+                    stopped,
+                };
+            }
+            None if !need_more || buffer_full => {
+                failed[dir.idx()] = true;
+                if failed[0] && failed[1] {
+                    self.state = State::Failed;
+                } else {
+                    // Keep only the other direction's bytes.
+                    buf.retain(|(d, _)| *d != dir);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// `len` bytes are missing in `dir`.
+    pub fn on_gap(&mut self, dir: Direction, len: u64, out: &mut Vec<AppOutput>) {
+        match &mut self.state {
+            State::Stream {
+                parser, stopped, ..
+            } => {
+                if !stopped[dir.idx()] {
+                    parser.gap(dir, len, out);
+                }
+            }
+            State::Detecting {
+                buf,
+                failed,
+                bytes,
+            } => {
+                // A gap before the protocol is known: this direction can no longer be detected.
+                failed[dir.idx()] = true;
+                bytes[dir.idx()] = MAX_DETECT_BYTES;
+                buf.retain(|(d, _)| *d != dir);
+                if failed[0] && failed[1] {
+                    self.state = State::Failed;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The sender in `dir` closed its side.
+    pub fn on_eof(&mut self, reg: &Registry, dir: Direction, out: &mut Vec<AppOutput>) {
+        if let State::Detecting { bytes, .. } = &self.state {
+            // A direction that ended while the probes wanted more bytes: decide now.
+            if bytes[dir.idx()] > 0 {
+                self.try_detect(reg, dir, (0, 0), true, out);
+            }
+        }
+        if let State::Stream {
+            parser, stopped, ..
+        } = &mut self.state
+        {
+            if !stopped[dir.idx()] {
+                parser.eof(dir, out);
+            }
+        }
+    }
+
+    /// A UDP datagram travelling in `dir`.
+    pub fn on_datagram(
+        &mut self,
+        reg: &Registry,
+        dir: Direction,
+        data: &[u8],
+        ports: (u16, u16),
+        out: &mut Vec<AppOutput>,
+    ) {
+        if let State::Detecting { .. } = self.state {
+            if data.is_empty() {
+                return;
+            }
+            let mut found = None;
+            for p in reg.datagram_protos() {
+                if !p.ports_ok(ports) {
+                    continue;
+                }
+                if (p.probe)(dir, data) == Probe::Match {
+                    found = Some(p);
+                    break;
+                }
+            }
+            self.state = match found {
+                Some(p) => State::Datagram {
+                    name: p.name,
+                    parser: (p.make)(reg.config()),
+                    stopped: false,
+                },
+                None => State::Failed,
+            };
+        }
+        if let State::Datagram {
+            parser, stopped, ..
+        } = &mut self.state
+        {
+            if !*stopped && parser.parse(dir, data, out) == ParseStatus::Error {
+                *stopped = true;
+            }
+        }
+    }
+
+    /// The flow ends: parsers log what is pending.
+    pub fn flush(&mut self, out: &mut Vec<AppOutput>) {
+        match &mut self.state {
+            State::Stream { parser, .. } => parser.flush(out),
+            State::Datagram { parser, .. } => parser.flush(out),
+            _ => {}
+        }
+    }
+}
+
+/// An app-layer anomaly output not tied to a parser (detection problems).
+pub fn detect_anomaly(event: &'static str, dir: Direction) -> AppOutput {
+    AppOutput {
+        body: Body::Anomaly(AnomalyEve {
+            app_proto: None,
+            kind: "applayer",
+            event,
+            layer: Some("proto_detect"),
+        }),
+        tx_id: None,
+        dir,
+    }
+}

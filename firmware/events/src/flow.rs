@@ -9,6 +9,8 @@ pub struct FlowEve {
     pub flow: FlowInfo,
     /// The `tcp` object, for TCP flows.
     pub tcp: Option<TcpInfo>,
+    /// ICMP type and code of the first packet in the to-client direction (ICMP flows).
+    pub response_icmp: Option<(u8, u8)>,
 }
 
 /// The `flow` object of a flow record.

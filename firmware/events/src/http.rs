@@ -37,9 +37,10 @@ pub struct HttpEve {
     /// Protocol string (`HTTP/1.1`), from the request, else the response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
-    /// Response status code.
+    /// Response status code: the status token read like C `strtoul` into an `unsigned int`,
+    /// as Suricata 7 prints it (`"20x"` gives 20, `"abc"` gives 0).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
+    pub status: Option<u32>,
     /// Location response header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect: Option<String>,

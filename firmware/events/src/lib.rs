@@ -207,6 +207,14 @@ impl Event {
                 push_u64(out, u64::from(t.sport));
                 out.extend_from_slice(b",\"icmp_code\":");
                 push_u64(out, u64::from(t.dport));
+                if let Body::Flow(f) = &self.body {
+                    if let Some((rt, rc)) = f.response_icmp {
+                        out.extend_from_slice(b",\"response_icmp_type\":");
+                        push_u64(out, u64::from(rt));
+                        out.extend_from_slice(b",\"response_icmp_code\":");
+                        push_u64(out, u64::from(rc));
+                    }
+                }
             }
         }
         if let Some(p) = self.pkt_src {

@@ -267,7 +267,11 @@ impl<T> Flow<T> {
                 tc_max_regions: self.tcp_state.map(|_| self.max_regions[1].max(1)),
             }
         });
-        FlowEve { flow: info, tcp }
+        FlowEve {
+            flow: info,
+            tcp,
+            response_icmp: self.icmp[1],
+        }
     }
 }
 

@@ -1,1 +1,45 @@
-fn main() {}
+//! `probed`: the probe's command-line entry point.
+//!
+//! Layer: the top. This binary parses arguments, loads configuration, wires the pipeline and
+//! reports; it holds no business logic of its own.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod replay;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let filter = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        cli::Command::Replay(args) => replay::run(args),
+        cli::Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut cli::Cli::command(), "probed", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        cli::Command::Man => {
+            let man = clap_mangen::Man::new(cli::Cli::command());
+            match man.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("probed: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! One worker: every stage for the flows it owns, run to completion per packet.
+//!
+//! The worker owns its flow table, TCP segment pool and defragmenter; nothing is shared with
+//! other workers except the read-only settings and protocol registry, so the per-packet path
+//! takes no lock. Scratch buffers (app outputs, stream events, the defrag buffer) are reused, so
+//! the steady-state per-packet path allocates nothing below the app layer.
+
+use std::sync::Arc;
+
+use applayer::{AppLayer, Registry};
+use decode::defrag::Defrag;
+use decode::{Packet, TunnelKind, L4};
+use events::anomaly::AnomalyEve;
+use events::{AppOutput, Body, Event, PktSrc, Tuple};
+use flow::{EndReason, Flow, FlowState, FlowTable};
+use reassembly::{Chunk, Outcome, SegmentPool, TcpSession, TcpState};
+use types::{Direction, FlowKey, Timestamp};
+
+use crate::config::Settings;
+use crate::stats::WorkerStats;
+
+/// Receives the events a worker produces.
+pub trait EventSink {
+    /// One event.
+    fn emit(&mut self, ev: &Event);
+}
+
+/// A captured frame handed to a worker.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketIn<'a> {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Link type.
+    pub linktype: u32,
+    /// Frame bytes.
+    pub data: &'a [u8],
+    /// 1-based index in the input.
+    pub pcap_cnt: u64,
+    /// Whether TCP checksums are validated for this packet (see `ChecksumMode`).
+    pub validate_checksum: bool,
+}
+
+/// Per-flow state of the stages after the flow table.
+#[derive(Debug)]
+pub struct FlowData {
+    tcp: TcpSession,
+    app: AppLayer,
+    community: Option<String>,
+}
+
+/// Everything of a worker but its flow table, so that flow-end callbacks (invoked by the table)
+/// can use it while the table is borrowed.
+struct Ctx {
+    settings: Arc<Settings>,
+    registry: Arc<Registry>,
+    pool: SegmentPool,
+    defrag: Defrag,
+    app_out: Vec<AppOutput>,
+    stream_events: Vec<&'static str>,
+    now: Timestamp,
+    stats: WorkerStats,
+}
+
+/// One worker of the dataplane.
+pub struct Worker {
+    flows: FlowTable<FlowData>,
+    ctx: Ctx,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("flows", &self.flows.len())
+            .field("stats", &self.ctx.stats)
+            .finish()
+    }
+}
+
+/// The header fields an app-layer output needs from its flow.
+struct FlowHdr {
+    id: u64,
+    tuple: Tuple,
+    vlan: [u16; 2],
+    community: Option<String>,
+}
+
+impl<T> From<&Flow<T>> for FlowHdr {
+    fn from(f: &Flow<T>) -> Self {
+        FlowHdr {
+            id: f.id,
+            tuple: f.tuple(),
+            vlan: f.key.vlan,
+            community: None,
+        }
+    }
+}
+
+fn wants_flow(p: &Packet<'_>) -> bool {
+    if !p.has_ip() || p.fragment.is_some() {
+        return false;
+    }
+    match p.l4 {
+        L4::Tcp(_) | L4::Udp(_) | L4::Icmp(_) => true,
+        // SCTP and ESP have flows in Suricata; so does IPv6 carried in IPv4/IPv6 (the outer
+        // packet), but not GRE or IPv4-in-IP.
+        L4::Other => matches!(p.proto, 132 | 50) || (p.proto == 41 && p.tunnel.is_some()),
+        L4::None => false,
+    }
+}
+
+impl Worker {
+    /// A worker with its own flow table. `id` distinguishes flow ids between workers.
+    pub fn new(settings: Arc<Settings>, registry: Arc<Registry>, id: u64) -> Worker {
+        Worker {
+            flows: FlowTable::new(settings.flow.clone(), id.wrapping_mul(0x9e37_79b9)),
+            ctx: Ctx {
+                pool: SegmentPool::new(settings.stream.memcap),
+                defrag: Defrag::new(settings.defrag.clone()),
+                registry,
+                app_out: Vec::new(),
+                stream_events: Vec::new(),
+                now: Timestamp::default(),
+                stats: WorkerStats::default(),
+                settings,
+            },
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> WorkerStats {
+        let mut s = self.ctx.stats.clone();
+        s.flows_active = self.flows.len() as u64;
+        let fs = self.flows.stats();
+        s.flows_created = fs.created;
+        s.flows_evicted = fs.evicted;
+        s.flows_timed_out = fs.timed_out;
+        let ps = &self.ctx.pool.stats;
+        s.tcp_sessions = ps.sessions;
+        s.tcp_gaps = ps.gaps;
+        s.tcp_memcap_drops = ps.memcap_drops;
+        s.tcp_overlaps = ps.overlaps_different;
+        s.tcp_reassembly_memuse = self.ctx.pool.memuse() as u64;
+        let ds = self.ctx.defrag.stats();
+        s.defrag_reassembled = ds.reassembled;
+        s.defrag_memcap_drops = ds.memcap_drops;
+        s
+    }
+
+    /// Moves the worker's clock to `ts` (when it gets no packets for a while) and ends the
+    /// flows that timed out.
+    pub fn advance_time(&mut self, ts: Timestamp, sink: &mut impl EventSink) {
+        if ts > self.ctx.now {
+            self.ctx.now = ts;
+        }
+        let ctx = &mut self.ctx;
+        let now = ctx.now;
+        self.flows.sweep(now, &mut |f, r| ctx.end_flow(f, r, sink));
+    }
+
+    /// Processes one captured frame.
+    pub fn process(&mut self, pkt: PacketIn<'_>, sink: &mut impl EventSink) {
+        self.ctx.stats.packets += 1;
+        self.ctx.stats.bytes += pkt.data.len() as u64;
+        self.advance_time(pkt.ts, sink);
+        let p = decode::decode(pkt.linktype, pkt.data, &self.ctx.settings.decode);
+        if !p.has_ip() {
+            self.ctx.stats.no_ip += 1;
+        }
+        self.handle(&p, pkt.data.len(), PktSrc::Wire, 0, &pkt, sink);
+    }
+
+    fn handle(
+        &mut self,
+        p: &Packet<'_>,
+        pkt_len: usize,
+        src: PktSrc,
+        depth: u8,
+        pkt: &PacketIn<'_>,
+        sink: &mut impl EventSink,
+    ) {
+        for e in p.events.iter() {
+            self.ctx.stats.decoder_events += 1;
+            if self.ctx.settings.anomaly.decode {
+                let mut ev = Event::new(pkt.ts, Body::Anomaly(AnomalyEve::decode(e.eve_name())));
+                ev.pcap_cnt = Some(pkt.pcap_cnt);
+                ev.pkt_src = Some(src);
+                if p.has_ip() {
+                    ev.tuple = Some(Tuple {
+                        src: p.src,
+                        sport: p.sport,
+                        dst: p.dst,
+                        dport: p.dport,
+                        proto: p.proto,
+                    });
+                }
+                ev.vlan = p.vlan;
+                sink.emit(&ev);
+            }
+        }
+        if let Some(frag) = p.fragment {
+            self.ctx.stats.fragments += 1;
+            let mut buf = Vec::new();
+            match self.ctx.defrag.insert(p, &frag, pkt.ts, &mut buf) {
+                Ok(true) => {
+                    let mut q = decode::decode_ip_datagram(&buf, &self.ctx.settings.decode);
+                    q.vlan = p.vlan;
+                    self.handle(&q, buf.len(), PktSrc::Defrag, depth, pkt, sink);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.ctx.stats.decoder_events += 1;
+                    if self.ctx.settings.anomaly.decode {
+                        let mut ev =
+                            Event::new(pkt.ts, Body::Anomaly(AnomalyEve::decode(e.eve_name())));
+                        ev.pcap_cnt = Some(pkt.pcap_cnt);
+                        sink.emit(&ev);
+                    }
+                }
+            }
+            return;
+        }
+        if wants_flow(p) {
+            self.flow_packet(p, pkt_len, src, depth, pkt, sink);
+        }
+        if let Some(t) = p.tunnel {
+            if depth >= decode::MAX_TUNNEL_DEPTH {
+                self.ctx.stats.decoder_events += 1;
+                return;
+            }
+            if let Some(mut inner) = decode::decode_tunnel(p, &self.ctx.settings.decode) {
+                // Suricata counts VXLAN/Geneve inner packets from their IP header; other
+                // tunnels count the whole encapsulated packet.
+                let len = match t.kind {
+                    TunnelKind::Vxlan | TunnelKind::Geneve => {
+                        inner.data.len().saturating_sub(inner.ip_offset)
+                    }
+                    _ => inner.data.len(),
+                };
+                if inner.vlan == [0, 0] {
+                    inner.vlan = p.vlan;
+                }
+                self.ctx.stats.tunnelled += 1;
+                self.handle(&inner, len, PktSrc::Tunnel, depth + 1, pkt, sink);
+            }
+        }
+    }
+
+    fn flow_packet(
+        &mut self,
+        p: &Packet<'_>,
+        pkt_len: usize,
+        src: PktSrc,
+        depth: u8,
+        pkt: &PacketIn<'_>,
+        sink: &mut impl EventSink,
+    ) {
+        let icmp = matches!(p.l4, L4::Icmp(_));
+        let (sp, dp) = if icmp || p.proto == 50 {
+            (0, 0)
+        } else {
+            (p.sport, p.dport)
+        };
+        let (key, _) = FlowKey::canonical(p.src, sp, p.dst, dp, p.proto, p.vlan, depth);
+        let ts = pkt.ts;
+        let mut idx = self.lookup_or_create(&key, p, sp, dp, ts, sink);
+        let tcp_hdr = p.tcp().copied();
+        let mut first = true;
+        loop {
+            let Some(f) = self.flows.get_mut(idx) else {
+                return;
+            };
+            let mut dir = f.direction_of(p.src, sp);
+            if first {
+                f.account(dir, pkt_len, ts, tcp_hdr.map_or(0, |t| t.flags.0));
+                if let Some(ic) = p.icmp() {
+                    let slot = &mut f.icmp[dir.idx()];
+                    if slot.is_none() {
+                        *slot = Some((ic.kind, ic.code));
+                    }
+                }
+            }
+            first = false;
+            let Some(t) = tcp_hdr else {
+                if f.pkts[0] > 0 && f.pkts[1] > 0 {
+                    f.state = FlowState::Established;
+                }
+                if matches!(p.l4, L4::Udp(_)) {
+                    let ports = (f.client_port, f.server_port);
+                    let FlowData { app, .. } = &mut f.user;
+                    app.on_datagram(
+                        &self.ctx.registry,
+                        dir,
+                        p.payload(),
+                        ports,
+                        &mut self.ctx.app_out,
+                    );
+                    f.app_proto = app.app_proto();
+                }
+                break;
+            };
+            if pkt.validate_checksum && !decode::l4_checksum_valid(p) {
+                self.ctx.stats.invalid_checksums += 1;
+                break;
+            }
+            let ports = (f.client_port, f.server_port);
+            let outcome = {
+                let FlowData { tcp, app, .. } = &mut f.user;
+                let reg = &self.ctx.registry;
+                let out = &mut self.ctx.app_out;
+                let evs = &mut self.ctx.stream_events;
+                tcp.packet(
+                    dir,
+                    &t,
+                    p.payload(),
+                    &self.ctx.settings.stream,
+                    &mut self.ctx.pool,
+                    &mut |d, c| dispatch(app, reg, d, c, ports, out),
+                    &mut |e| evs.push(e),
+                )
+            };
+            match outcome {
+                Outcome::SwapFlow => {
+                    f.swap();
+                    dir = dir.flip();
+                    let _ = dir;
+                    continue;
+                }
+                Outcome::Reuse => {
+                    // A new session on the tuple of a finished one: end the old flow, start anew.
+                    if let Some(old) = self.flows.remove(idx) {
+                        self.ctx.end_flow(old, EndReason::Forced, sink);
+                    }
+                    idx = self.lookup_or_create(&key, p, sp, dp, ts, sink);
+                    first = true;
+                    continue;
+                }
+                Outcome::Ok | Outcome::NoSession => {}
+            }
+            let st = f.user.tcp.state();
+            if st != TcpState::None {
+                f.tcp_state = Some(st.as_str());
+                f.state = match st {
+                    TcpState::SynSent | TcpState::SynRecv => FlowState::New,
+                    TcpState::TimeWait | TcpState::Closed => FlowState::Closed,
+                    _ => FlowState::Established,
+                };
+            }
+            f.max_regions = f.user.tcp.max_regions();
+            f.app_proto = f.user.app.app_proto();
+            break;
+        }
+        self.flows.touch(idx);
+        let Some(f) = self.flows.get_mut(idx) else {
+            return;
+        };
+        if self.ctx.settings.community_id.is_some() && f.user.community.is_none() {
+            f.user.community = community(&self.ctx.settings, f);
+        }
+        let mut hdr = FlowHdr::from(&*f);
+        hdr.community = f.user.community.clone();
+        self.ctx.flush_stream_events(&hdr, ts, pkt.pcap_cnt, src, sink);
+        self.ctx
+            .emit_app(&hdr, ts, Some(pkt.pcap_cnt), src, f.app_proto, sink);
+    }
+
+    fn lookup_or_create(
+        &mut self,
+        key: &FlowKey,
+        p: &Packet<'_>,
+        sp: u16,
+        dp: u16,
+        ts: Timestamp,
+        sink: &mut impl EventSink,
+    ) -> u32 {
+        let ctx = &mut self.ctx;
+        if let Some(i) = self.flows.lookup(key, ts, &mut |f, r| ctx.end_flow(f, r, sink)) {
+            return i;
+        }
+        let data = FlowData {
+            tcp: TcpSession::new(),
+            app: AppLayer::new(),
+            community: None,
+        };
+        self.flows.create(
+            *key,
+            p.src,
+            sp,
+            p.dst,
+            dp,
+            ts,
+            data,
+            &mut |f, r| ctx.end_flow(f, r, sink),
+        )
+    }
+
+    /// Ends every flow (end of input).
+    pub fn finish(&mut self, sink: &mut impl EventSink) {
+        let ctx = &mut self.ctx;
+        self.flows
+            .drain(&mut |f, r| ctx.end_flow(f, r, sink));
+    }
+}
+
+fn community(settings: &Settings, f: &Flow<FlowData>) -> Option<String> {
+    let seed = settings.community_id?;
+    let (sp, dp) = match f.icmp[0] {
+        Some((t, c)) => (u16::from(t), u16::from(c)),
+        None => (f.client_port, f.server_port),
+    };
+    Some(flow::community_id(
+        seed,
+        f.client,
+        sp,
+        f.server,
+        dp,
+        f.key.proto,
+    ))
+}
+
+/// Routes one reassembled chunk to the flow's app layer.
+fn dispatch(
+    app: &mut AppLayer,
+    reg: &Registry,
+    dir: Direction,
+    c: Chunk<'_>,
+    ports: (u16, u16),
+    out: &mut Vec<AppOutput>,
+) {
+    match c {
+        Chunk::Data(b) => app.on_data(reg, dir, b, ports, out),
+        Chunk::Gap(n) => app.on_gap(dir, n, out),
+        Chunk::Eof => app.on_eof(reg, dir, out),
+    }
+}
+
+impl Ctx {
+    fn flush_stream_events(
+        &mut self,
+        hdr: &FlowHdr,
+        ts: Timestamp,
+        pcap_cnt: u64,
+        src: PktSrc,
+        sink: &mut impl EventSink,
+    ) {
+        if self.stream_events.is_empty() {
+            return;
+        }
+        self.stats.stream_events += self.stream_events.len() as u64;
+        if self.settings.anomaly.stream {
+            for e in self.stream_events.drain(..) {
+                let mut ev = Event::new(ts, Body::Anomaly(AnomalyEve::stream(e)));
+                ev.flow_id = hdr.id;
+                ev.pcap_cnt = Some(pcap_cnt);
+                ev.tuple = Some(hdr.tuple);
+                ev.vlan = hdr.vlan;
+                ev.pkt_src = Some(src);
+                ev.community_id.clone_from(&hdr.community);
+                sink.emit(&ev);
+            }
+        }
+        self.stream_events.clear();
+    }
+
+    fn emit_app(
+        &mut self,
+        hdr: &FlowHdr,
+        ts: Timestamp,
+        pcap_cnt: Option<u64>,
+        src: PktSrc,
+        app_proto: Option<&'static str>,
+        sink: &mut impl EventSink,
+    ) {
+        for o in self.app_out.drain(..) {
+            if matches!(o.body, Body::Anomaly(_)) {
+                self.stats.applayer_events += 1;
+                if !self.settings.anomaly.applayer {
+                    continue;
+                }
+            }
+            let app = match &o.body {
+                Body::Fileinfo(_) => app_proto,
+                Body::Anomaly(a) => a.app_proto,
+                _ => None,
+            };
+            let ev = Event {
+                ts,
+                flow_id: hdr.id,
+                pcap_cnt,
+                tuple: Some(match o.dir {
+                    Direction::ToServer => hdr.tuple,
+                    Direction::ToClient => hdr.tuple.reversed(),
+                }),
+                vlan: hdr.vlan,
+                pkt_src: Some(src),
+                community_id: hdr.community.clone(),
+                tx_id: o.tx_id,
+                app_proto: app,
+                direction: None,
+                body: o.body,
+            };
+            sink.emit(&ev);
+        }
+    }
+
+    /// Flushes a finished flow through reassembly and the app layer, then logs its record.
+    fn end_flow(&mut self, mut f: Flow<FlowData>, reason: EndReason, sink: &mut impl EventSink) {
+        {
+            let ports = (f.client_port, f.server_port);
+            let FlowData { tcp, app, .. } = &mut f.user;
+            let reg = &self.registry;
+            let out = &mut self.app_out;
+            if tcp.exists() {
+                tcp.flush(&self.settings.stream, &mut self.pool, &mut |d, c| {
+                    dispatch(app, reg, d, c, ports, out)
+                });
+            }
+            app.flush(out);
+            tcp.release(&mut self.pool);
+        }
+        f.app_proto = f.user.app.app_proto();
+        if self.settings.community_id.is_some() && f.user.community.is_none() {
+            f.user.community = community(&self.settings, &f);
+        }
+        let mut hdr = FlowHdr::from(&f);
+        hdr.community = f.user.community.clone();
+        let end = f.last;
+        self.emit_app(&hdr, end, None, PktSrc::FlowTimeout, f.app_proto, sink);
+        if !self.settings.log_flows {
+            return;
+        }
+        let mut tuple = hdr.tuple;
+        if let Some((t, c)) = f.icmp[0].or(f.icmp[1]) {
+            tuple.sport = u16::from(t);
+            tuple.dport = u16::from(c);
+        }
+        let rec = f.to_eve(reason);
+        let ev = Event {
+            ts: end,
+            flow_id: f.id,
+            pcap_cnt: None,
+            tuple: Some(tuple),
+            vlan: f.key.vlan,
+            pkt_src: None,
+            community_id: hdr.community,
+            tx_id: None,
+            app_proto: f.app_proto,
+            direction: None,
+            body: Body::Flow(Box::new(rec)),
+        };
+        self.stats.flows_logged += 1;
+        sink.emit(&ev);
+    }
+}

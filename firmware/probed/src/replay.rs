@@ -1,0 +1,204 @@
+//! `probed replay`: offline analysis of capture files.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use pipeline::{RunSummary, Settings};
+
+use crate::cli::ReplayArgs;
+
+pub(crate) fn run(args: ReplayArgs) -> ExitCode {
+    match replay(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("probed replay: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    if !args.rules.is_empty() {
+        bail!(
+            "-S {}: the signature engine is not part of this build yet; run without -S",
+            args.rules[0].display()
+        );
+    }
+    if let Some(d) = &args.data_dir {
+        bail!(
+            "--data-dir {}: event archiving and hunting are not part of this build yet",
+            d.display()
+        );
+    }
+    let mut settings = Settings::default();
+    if let Some(c) = &args.config {
+        let unused = settings.load_yaml(c)?;
+        if !unused.is_empty() {
+            tracing::warn!(
+                "{}: {} settings not used by this probe (first: {})",
+                c.display(),
+                unused.len(),
+                unused[0]
+            );
+        }
+    }
+    for kv in &args.set {
+        settings.set_kv(kv).with_context(|| format!("--set {kv}"))?;
+    }
+    let workers = args.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    if workers == 0 || workers > 256 {
+        bail!("--workers {workers}: expected 1..=256");
+    }
+    for p in &args.pcaps {
+        if !p.exists() {
+            bail!("{}: no such file", p.display());
+        }
+    }
+    let out: Box<dyn Write + Send> = if args.output.as_os_str() == "-" {
+        Box::new(BufWriter::with_capacity(1 << 20, io::stdout()))
+    } else {
+        let f = File::create(&args.output)
+            .with_context(|| format!("cannot create {}", args.output.display()))?;
+        Box::new(BufWriter::with_capacity(1 << 20, f))
+    };
+    let total: u64 = args
+        .pcaps
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = if !args.no_progress && io::stderr().is_terminal() && total > 64 << 20 {
+        let b = ProgressBar::new(total);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let registry = pipeline::registry(&settings);
+    let mut progress = |bytes: u64| {
+        if let Some(b) = &bar {
+            b.set_position(bytes.min(total));
+        }
+    };
+    let mut file_error = |e: &capture::FileError| {
+        if let Some(b) = &bar {
+            b.suspend(|| eprintln!("probed replay: {e}"));
+        } else {
+            eprintln!("probed replay: {e}");
+        }
+    };
+    let summary = pipeline::replay(
+        &args.pcaps,
+        settings,
+        registry,
+        out,
+        workers,
+        &mut progress,
+        &mut file_error,
+    )
+    .context("writing events")?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    print_summary(&summary, &args, workers);
+    Ok(if summary.file_errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let pps = s.source.packets as f64 / secs;
+    if args.json {
+        let v = serde_json::json!({
+            "packets": s.source.packets,
+            "bytes": s.source.bytes,
+            "files_ok": s.source.files_ok,
+            "files_failed": s.source.files_failed,
+            "file_errors": s.file_errors,
+            "events": s.events,
+            "alerts": s.events.get("alert").copied().unwrap_or(0),
+            "rules_loaded": 0,
+            "rules_failed": 0,
+            "flows": s.stats.flows_created,
+            "tcp_sessions": s.stats.tcp_sessions,
+            "decoder_anomalies": s.stats.decoder_events,
+            "stream_anomalies": s.stats.stream_events,
+            "applayer_anomalies": s.stats.applayer_events,
+            "invalid_checksums": s.stats.invalid_checksums,
+            "checksum_offload_detected": s.checksums_offloaded,
+            "workers": workers,
+            "elapsed_s": secs,
+            "packets_per_s": pps,
+            "output": args.output.display().to_string(),
+        });
+        eprintln!("{v}");
+        return;
+    }
+    let mut e = io::stderr().lock();
+    let _ = writeln!(
+        e,
+        "probed replay: {} packets, {} bytes from {} file(s){} in {:.3} s ({:.0} packets/s, {} worker(s))",
+        s.source.packets,
+        s.source.bytes,
+        s.source.files_ok + s.source.files_failed,
+        if s.source.files_failed > 0 {
+            format!(" ({} with errors)", s.source.files_failed)
+        } else {
+            String::new()
+        },
+        secs,
+        pps,
+        workers
+    );
+    let total: u64 = s.events.values().sum();
+    let by_type: Vec<String> = s.events.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(
+        e,
+        "  events: {total} ({})",
+        if by_type.is_empty() {
+            "none".to_owned()
+        } else {
+            by_type.join(", ")
+        }
+    );
+    let _ = writeln!(e, "  alerts: 0; rules loaded 0, failed 0 (no rules given)");
+    let _ = writeln!(
+        e,
+        "  flows: {}, tcp sessions: {}, anomalies: decode {}, stream {}, app-layer {}",
+        s.stats.flows_created,
+        s.stats.tcp_sessions,
+        s.stats.decoder_events,
+        s.stats.stream_events,
+        s.stats.applayer_events
+    );
+    if s.checksums_offloaded {
+        let _ = writeln!(
+            e,
+            "  checksums: more than 1 in 10 invalid in the first 1000 packets; validation turned off (offloading)"
+        );
+    }
+    let _ = writeln!(
+        e,
+        "  output: {}",
+        if args.output.as_os_str() == "-" {
+            "stdout".to_owned()
+        } else {
+            args.output.display().to_string()
+        }
+    );
+}
