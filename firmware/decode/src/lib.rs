@@ -292,7 +292,9 @@ pub fn decode<'a>(linktype: u32, data: &'a [u8], cfg: &DecodeConfig) -> Packet<'
 /// VLAN ids of an inner Ethernet frame replace the outer ones.
 pub fn decode_tunnel<'a>(outer: &Packet<'a>, cfg: &DecodeConfig) -> Option<Packet<'a>> {
     let t = outer.tunnel?;
-    let inner = outer.data.get(t.offset..)?;
+    // The inner packet ends where the outer IP payload ends (not at the frame's padding).
+    let end = outer.ip_offset + outer.ip_len;
+    let inner = outer.data.get(t.offset..end.max(t.offset))?;
     let mut p = Packet::empty(inner);
     match t.inner {
         Inner::Ipv4 | Inner::Ipv6 | Inner::Ip => l3::decode_ip(&mut p, 0, cfg, true),
@@ -300,6 +302,51 @@ pub fn decode_tunnel<'a>(outer: &Packet<'a>, cfg: &DecodeConfig) -> Option<Packe
         Inner::Ppp => l2::decode_ppp(&mut p, 0, cfg),
     }
     Some(p)
+}
+
+/// Verifies the TCP or UDP checksum of `p` (pseudo-header included). Packets without a
+/// checksum to verify (other protocols, UDP checksum 0, fragments) are valid.
+pub fn l4_checksum_valid(p: &Packet<'_>) -> bool {
+    let (hdr_len, ck_at) = match &p.l4 {
+        L4::Tcp(t) => (usize::from(t.hlen), 16),
+        L4::Udp(_) => (8, 6),
+        _ => return true,
+    };
+    let start = p.payload_offset.saturating_sub(hdr_len);
+    let end = p.ip_offset + p.ip_len;
+    let Some(seg) = p.data.get(start..end) else {
+        return true;
+    };
+    if matches!(p.l4, L4::Udp(_)) && seg.get(ck_at..ck_at + 2) == Some(&[0, 0]) {
+        return true;
+    }
+    fn add(sum: &mut u64, b: &[u8]) {
+        let mut it = b.chunks_exact(2);
+        for c in &mut it {
+            *sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        if let [last] = it.remainder() {
+            *sum += u64::from(*last) << 8;
+        }
+    }
+    let mut sum: u64 = 0;
+    match (p.src.v4_octets(), p.dst.v4_octets()) {
+        (Some(s), Some(d)) if matches!(p.l3, L3::V4 { .. }) => {
+            add(&mut sum, &s);
+            add(&mut sum, &d);
+        }
+        _ => {
+            add(&mut sum, &p.src.0);
+            add(&mut sum, &p.dst.0);
+        }
+    }
+    let len = seg.len() as u64;
+    sum += u64::from(p.proto) + (len & 0xffff) + (len >> 16);
+    add(&mut sum, seg);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
 }
 
 /// Decodes a reassembled IP datagram (from [`defrag::Defrag`]).
