@@ -109,11 +109,7 @@ impl AppLayer {
                     stopped[dir.idx()] = true;
                 }
             }
-            State::Detecting {
-                buf,
-                bytes,
-                failed,
-            } => {
+            State::Detecting { buf, bytes, failed } => {
                 if failed[dir.idx()] {
                     return;
                 }
@@ -216,11 +212,7 @@ impl AppLayer {
                     parser.gap(dir, len, out);
                 }
             }
-            State::Detecting {
-                buf,
-                failed,
-                bytes,
-            } => {
+            State::Detecting { buf, failed, bytes } => {
                 // A gap before the protocol is known: this direction can no longer be detected.
                 failed[dir.idx()] = true;
                 bytes[dir.idx()] = MAX_DETECT_BYTES;
@@ -251,26 +243,36 @@ impl AppLayer {
         }
     }
 
-    /// A UDP datagram travelling in `dir`.
+    /// A UDP datagram travelling in `dir`. Returns true when detection found the message
+    /// travelling against the flow's direction (a response sent to the server port): the caller
+    /// must swap the flow; the datagram has been parsed as travelling the other way.
     pub fn on_datagram(
         &mut self,
         reg: &Registry,
-        dir: Direction,
+        mut dir: Direction,
         data: &[u8],
         ports: (u16, u16),
         out: &mut Vec<AppOutput>,
-    ) {
+    ) -> bool {
+        let mut swapped = false;
         if let State::Detecting { .. } = self.state {
             if data.is_empty() {
-                return;
+                return false;
             }
             let mut found = None;
             for p in reg.datagram_protos() {
                 if !p.ports_ok(ports) {
                     continue;
                 }
-                if (p.probe)(dir, data) == Probe::Match {
+                let (verdict, claimed) = (p.probe)(data);
+                if verdict == Probe::Match {
                     found = Some(p);
+                    if let Some(c) = claimed {
+                        if c != dir {
+                            swapped = true;
+                            dir = c;
+                        }
+                    }
                     break;
                 }
             }
@@ -291,6 +293,7 @@ impl AppLayer {
                 *stopped = true;
             }
         }
+        swapped
     }
 
     /// The flow ends: parsers log what is pending.

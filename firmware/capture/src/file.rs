@@ -212,7 +212,10 @@ impl FileSource {
     /// A source over `paths`, read in order.
     pub fn new<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> FileSource {
         FileSource {
-            pending: paths.into_iter().map(|p| p.as_ref().to_path_buf()).collect(),
+            pending: paths
+                .into_iter()
+                .map(|p| p.as_ref().to_path_buf())
+                .collect(),
             cur: None,
             buf: vec![0; READ_CHUNK * 2],
             start: 0,
@@ -338,7 +341,9 @@ impl FileSource {
             });
         }
         match magic {
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1]
+            [0xd4, 0xc3, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0xc3, 0xd4]
+            | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d] => {
                 let swapped = magic[0] == 0xa1;
                 let nanos = matches!(magic, [0x4d, ..] | [0xa1, 0xb2, 0x3c, 0x4d]);
@@ -526,7 +531,11 @@ impl FileSource {
         }
         let block_start = self.start;
         let body = &self.buf[block_start + 8..block_start + blen - 4];
-        let trailer = u32_at(&self.buf[block_start..block_start + blen], blen - 4, swapped);
+        let trailer = u32_at(
+            &self.buf[block_start..block_start + blen],
+            blen - 4,
+            swapped,
+        );
         if trailer != Some(blen as u32) {
             return Err(Self::corrupt(
                 o,
@@ -559,10 +568,7 @@ impl FileSource {
                 let (ifid, hdr) = if btype == 6 {
                     (u32_at(body, 0, swapped).unwrap_or(u32::MAX), 20)
                 } else {
-                    (
-                        u32::from(u16_at(body, 0, swapped).unwrap_or(u16::MAX)),
-                        20,
-                    )
+                    (u32::from(u16_at(body, 0, swapped).unwrap_or(u16::MAX)), 20)
                 };
                 let ts_hi = u32_at(body, 4, swapped).unwrap_or(0);
                 let ts_lo = u32_at(body, 8, swapped).unwrap_or(0);
@@ -833,8 +839,14 @@ mod tests {
         let mut s = FileSource::new([&p]);
         let got = collect(&mut s);
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], (Timestamp::from_secs_nanos(5, 1000), 1, b"eth".to_vec()));
-        assert_eq!(got[1], (Timestamp::from_secs_nanos(7, 2), 101, b"rawip".to_vec()));
+        assert_eq!(
+            got[0],
+            (Timestamp::from_secs_nanos(5, 1000), 1, b"eth".to_vec())
+        );
+        assert_eq!(
+            got[1],
+            (Timestamp::from_secs_nanos(7, 2), 101, b"rawip".to_vec())
+        );
         assert_eq!(s.stats().records_skipped, 1);
         assert!(s.take_errors().is_empty());
     }

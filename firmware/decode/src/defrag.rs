@@ -345,9 +345,15 @@ mod tests {
         let mut d = Defrag::new(DefragConfig::default());
         let mut out = Vec::new();
         let pb = decode(101, &b, &cfg);
-        assert_eq!(d.insert(&pb, &pb.fragment.unwrap(), Timestamp(1), &mut out), Ok(false));
+        assert_eq!(
+            d.insert(&pb, &pb.fragment.unwrap(), Timestamp(1), &mut out),
+            Ok(false)
+        );
         let pa = decode(101, &a, &cfg);
-        assert_eq!(d.insert(&pa, &pa.fragment.unwrap(), Timestamp(2), &mut out), Ok(true));
+        assert_eq!(
+            d.insert(&pa, &pa.fragment.unwrap(), Timestamp(2), &mut out),
+            Ok(true)
+        );
         let p = decode_ip_datagram(&out, &cfg);
         assert_eq!(p.dport, 53);
         assert_eq!(p.payload(), b"0123456789abcdef");

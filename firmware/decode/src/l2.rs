@@ -15,6 +15,7 @@ const ETH_MPLS_MC: u16 = 0x8848;
 const ETH_PPPOE_DISC: u16 = 0x8863;
 const ETH_PPPOE_SESS: u16 = 0x8864;
 const ETH_VNTAG: u16 = 0x8926;
+const ETH_FABRICPATH: u16 = 0x8903;
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
@@ -89,6 +90,14 @@ fn decode_ethertype(p: &mut Packet<'_>, mut ethertype: u16, mut off: usize, cfg:
                     }
                     None => return,
                 }
+            }
+            ETH_FABRICPATH => {
+                // Cisco FabricPath: FTag/TTL, then the classical Ethernet frame.
+                if p.data.len() < off + 2 + 14 {
+                    p.event(E("ethernet.pkt_too_small"));
+                    return;
+                }
+                return decode_ethernet(p, off + 2, cfg);
             }
             ETH_VNTAG => {
                 let Some(next) = be16(p.data, off + 4) else {
@@ -297,9 +306,28 @@ fn decode_nflog(p: &mut Packet<'_>, cfg: &DecodeConfig) {
 mod tests {
     use crate::*;
 
-    pub(crate) fn ipv4_udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn ipv4_udp(
+        src: [u8; 4],
+        dst: [u8; 4],
+        sport: u16,
+        dport: u16,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let total = 20 + 8 + payload.len();
-        let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0];
+        let mut v = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ];
         v.extend_from_slice(&src);
         v.extend_from_slice(&dst);
         v.extend_from_slice(&sport.to_be_bytes());

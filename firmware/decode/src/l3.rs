@@ -374,6 +374,7 @@ pub(crate) fn decode_l4(
                     kind: TunnelKind::IpInIp,
                     inner: Inner::Ipv4,
                     offset: start,
+                    count_offset: start,
                 });
             }
         }
@@ -388,6 +389,7 @@ pub(crate) fn decode_l4(
                     kind: TunnelKind::IpInIp,
                     inner: Inner::Ipv6,
                     offset: start,
+                    count_offset: start,
                 });
             }
         }
@@ -417,8 +419,26 @@ mod tests {
         let total = 20 + payload.len();
         let ff = flags_frag.to_be_bytes();
         let mut v = vec![
-            0x45, 0, (total >> 8) as u8, total as u8, 0x12, 0x34, ff[0], ff[1], 64, proto, 0, 0,
-            10, 0, 0, 1, 10, 0, 0, 2,
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0x12,
+            0x34,
+            ff[0],
+            ff[1],
+            64,
+            proto,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            10,
+            0,
+            0,
+            2,
         ];
         v.extend_from_slice(payload);
         v

@@ -156,7 +156,11 @@ pub(crate) fn decode_tcp(p: &mut Packet<'_>, start: usize, end: usize) {
         opts: TcpOptions::default(),
     };
     if hlen > 20 {
-        parse_tcp_options(p, d.get(start + 20..start + hlen).unwrap_or_default(), &mut t.opts);
+        parse_tcp_options(
+            p,
+            d.get(start + 20..start + hlen).unwrap_or_default(),
+            &mut t.opts,
+        );
     }
     p.sport = t.sport;
     p.dport = t.dport;
@@ -378,8 +382,26 @@ mod tests {
     fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
         let total = 20 + payload.len();
         let mut v = vec![
-            0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1,
-            10, 0, 0, 2,
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            proto,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            10,
+            0,
+            0,
+            2,
         ];
         v.extend_from_slice(payload);
         v
@@ -387,9 +409,13 @@ mod tests {
 
     #[test]
     fn tcp_with_options() {
-        let mut t = vec![0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x80, 0x02, 0xff, 0xff, 0, 0, 0, 0];
+        let mut t = vec![
+            0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x80, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+        ];
         // MSS 1460, NOP, WS 7, SACK-OK, TS, pad.
-        t.extend_from_slice(&[2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0]);
+        t.extend_from_slice(&[
+            2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0,
+        ]);
         t.extend_from_slice(b"hi");
         // Fix data offset: 40 bytes -> 10 words.
         t[12] = 0xa0;
@@ -444,8 +470,12 @@ mod tests {
         assert!(i.is_error());
         let (_, sp, _, dp, pr) = i.embedded.unwrap();
         assert_eq!((sp, dp, pr), (12345, 53, 17));
-        assert!(decode(101, &ipv4(1, &[99, 0, 0, 0, 0, 0, 0, 0]), &DecodeConfig::default())
-            .events
-            .contains("icmpv4.unknown_type"));
+        assert!(decode(
+            101,
+            &ipv4(1, &[99, 0, 0, 0, 0, 0, 0, 0]),
+            &DecodeConfig::default()
+        )
+        .events
+        .contains("icmpv4.unknown_type"));
     }
 }

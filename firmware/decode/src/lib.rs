@@ -141,6 +141,10 @@ pub struct Tunnel {
     pub inner: Inner,
     /// Offset of the inner packet in the decoded buffer.
     pub offset: usize,
+    /// Where the tunnel's payload starts for byte accounting: Suricata counts a tunnelled
+    /// packet from here (the ERSPAN header for ERSPAN, the inner IP header for VXLAN, the
+    /// inner packet otherwise).
+    pub count_offset: usize,
 }
 
 /// An IP fragment: the pipeline hands it to [`defrag::Defrag`] instead of L4.

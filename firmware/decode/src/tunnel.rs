@@ -14,6 +14,22 @@ fn set(p: &mut Packet<'_>, kind: TunnelKind, inner: Inner, offset: usize) {
         kind,
         inner,
         offset,
+        count_offset: offset,
+    });
+}
+
+fn set_counted_from(
+    p: &mut Packet<'_>,
+    kind: TunnelKind,
+    inner: Inner,
+    offset: usize,
+    from: usize,
+) {
+    p.tunnel = Some(Tunnel {
+        kind,
+        inner,
+        offset,
+        count_offset: from,
     });
 }
 
@@ -94,7 +110,7 @@ pub(crate) fn decode_gre(p: &mut Packet<'_>, start: usize, end: usize) {
                             p.event(E("erspan.unsupported_version"));
                             return;
                         }
-                        set(p, TunnelKind::Gre, Inner::Ethernet, off + 8);
+                        set_counted_from(p, TunnelKind::Gre, Inner::Ethernet, off + 8, off);
                     } else {
                         set(p, TunnelKind::Gre, Inner::Ethernet, off);
                     }
@@ -110,11 +126,12 @@ pub(crate) fn decode_gre(p: &mut Packet<'_>, start: usize, end: usize) {
                         return;
                     }
                     let o_bit = e[11] & 0x01 != 0;
-                    set(
+                    set_counted_from(
                         p,
                         TunnelKind::Gre,
                         Inner::Ethernet,
                         off + 12 + if o_bit { 8 } else { 0 },
+                        off,
                     );
                 }
                 _ => {}
@@ -177,7 +194,7 @@ pub(crate) fn udp_tunnel(p: &mut Packet<'_>, cfg: &DecodeConfig) {
     if cfg.vxlan_ports.contains(&dport) {
         // Flags with the I bit, then 3 reserved bytes, VNI, reserved.
         if pl.len() >= 8 + 14 && pl[0] & 0x08 != 0 {
-            set(p, TunnelKind::Vxlan, Inner::Ethernet, off + 8);
+            set_counted_from(p, TunnelKind::Vxlan, Inner::Ethernet, off + 8, off + 8 + 14);
         }
         return;
     }
@@ -210,11 +227,10 @@ pub(crate) fn udp_tunnel(p: &mut Packet<'_>, cfg: &DecodeConfig) {
 fn teredo(p: &mut Packet<'_>, off: usize) {
     let pl = p.payload();
     let mut i = 0usize;
+    // Like Suricata, packets with the authentication header (0x0001) are not decoded: they
+    // are Teredo control traffic (router solicitations), not tunnelled payload.
     if pl.get(0..2) == Some(&[0, 1]) {
-        let (Some(&idl), Some(&aul)) = (pl.get(2), pl.get(3)) else {
-            return;
-        };
-        i += 4 + usize::from(idl) + usize::from(aul) + 8 + 1;
+        return;
     }
     if pl.get(i..i + 2) == Some(&[0, 0]) {
         i += 8;
@@ -284,8 +300,26 @@ mod tests {
     fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
         let total = 20 + payload.len();
         let mut v = vec![
-            0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1,
-            10, 0, 0, 2,
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            proto,
+            0,
+            0,
+            10,
+            0,
+            0,
+            1,
+            10,
+            0,
+            0,
+            2,
         ];
         v.extend_from_slice(payload);
         v
@@ -342,7 +376,9 @@ mod tests {
         g.extend_from_slice(&[0, 0, 0, 1]);
         g.extend_from_slice(&inner_ip);
         let off = DecodeConfig::default();
-        assert!(decode(101, &ipv4(17, &udp(2152, &g)), &off).tunnel.is_none());
+        assert!(decode(101, &ipv4(17, &udp(2152, &g)), &off)
+            .tunnel
+            .is_none());
         let on = DecodeConfig {
             gtpu_ports: vec![2152],
             ..DecodeConfig::default()

@@ -253,7 +253,13 @@ mod tests {
     fn answer_key_order_and_grouped() {
         let mut g = Grouped::default();
         g.push("A", GroupedValue::Text("1.2.3.4".into()));
-        g.push("SOA", GroupedValue::Soa(DnsSoa { mname: "m".into(), ..Default::default() }));
+        g.push(
+            "SOA",
+            GroupedValue::Soa(DnsSoa {
+                mname: "m".into(),
+                ..Default::default()
+            }),
+        );
         g.push("A", GroupedValue::Text("5.6.7.8".into()));
         let a = DnsEve {
             version: 2,

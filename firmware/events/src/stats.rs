@@ -9,7 +9,10 @@ pub struct StatsEve {
 
 impl StatsEve {
     /// Builds the nested object from `(dotted.name, value)` pairs.
-    pub fn from_counters<'a>(uptime: u64, counters: impl IntoIterator<Item = (&'a str, u64)>) -> Self {
+    pub fn from_counters<'a>(
+        uptime: u64,
+        counters: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> Self {
         let mut root = serde_json::Map::new();
         root.insert("uptime".into(), uptime.into());
         for (name, v) in counters {

@@ -581,7 +581,16 @@ mod tests {
         let mut sink = |_: Flow<()>, _| ended += 1;
         for i in 0..10u8 {
             let (k, x, y) = key(i, 200);
-            t.create(k, x, 1000, y, 53, Timestamp::from_secs_nanos(1, 0), (), &mut sink);
+            t.create(
+                k,
+                x,
+                1000,
+                y,
+                53,
+                Timestamp::from_secs_nanos(1, 0),
+                (),
+                &mut sink,
+            );
         }
         assert_eq!(t.len(), 4);
         assert_eq!(ended, 6);
@@ -595,10 +604,29 @@ mod tests {
         let x = Addr::v4([1, 1, 1, 1]);
         let y = Addr::v4([2, 2, 2, 2]);
         let (k, _) = FlowKey::canonical(x, 5000, y, 80, 6, [0; 2], 0);
-        let i = t.create(k, x, 5000, y, 80, Timestamp::from_secs_nanos(10, 0), (), &mut sink);
+        let i = t.create(
+            k,
+            x,
+            5000,
+            y,
+            80,
+            Timestamp::from_secs_nanos(10, 0),
+            (),
+            &mut sink,
+        );
         let f = t.get_mut(i).unwrap();
-        f.account(Direction::ToServer, 60, Timestamp::from_secs_nanos(10, 0), 0x02);
-        f.account(Direction::ToClient, 60, Timestamp::from_secs_nanos(12, 5), 0x12);
+        f.account(
+            Direction::ToServer,
+            60,
+            Timestamp::from_secs_nanos(10, 0),
+            0x02,
+        );
+        f.account(
+            Direction::ToClient,
+            60,
+            Timestamp::from_secs_nanos(12, 5),
+            0x12,
+        );
         assert_eq!(f.direction_of(y, 80), Direction::ToClient);
         let e = f.to_eve(EndReason::Shutdown);
         assert_eq!(e.flow.age, 2);

@@ -106,7 +106,11 @@ impl Default for Settings {
             flow: FlowConfig::default(),
             stream: StreamConfig::default(),
             app: AppConfig::default(),
-            checksum: ChecksumMode::Auto,
+            // Suricata 7 replaying a pcap, observed on the corpus (zeek `chksums` traces, and
+            // captures whose outgoing packets carry offloaded checksums): TCP segments with bad
+            // checksums are still reassembled. `pcap-file.checksum-checks=yes` or `auto`
+            // turns validation on.
+            checksum: ChecksumMode::No,
             community_id: None,
             anomaly: AnomalyTypes {
                 decode: false,
@@ -135,7 +139,9 @@ pub fn parse_size(key: &str, v: &str) -> Result<u64, ConfigError> {
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad(key, v, "expected a size such as 1mb"))?;
+    let n: f64 = num
+        .parse()
+        .map_err(|_| bad(key, v, "expected a size such as 1mb"))?;
     let mult: f64 = match unit.trim() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
@@ -228,8 +234,11 @@ impl Settings {
             ["vars", "address-groups" | "port-groups", _name] => {
                 self.detect.insert(key.to_owned(), v.to_owned());
             }
-            ["packet-alert-max"] | ["classification-file"] | ["reference-config-file"]
-            | ["threshold-file"] | ["detect", ..] => {
+            ["packet-alert-max"]
+            | ["classification-file"]
+            | ["reference-config-file"]
+            | ["threshold-file"]
+            | ["detect", ..] => {
                 self.detect.insert(key.to_owned(), v.to_owned());
             }
             ["stream", "midstream"] => self.stream.midstream = parse_bool(key, v)?,
@@ -244,22 +253,23 @@ impl Settings {
             }
             ["stream", "reassembly", "depth"] => self.stream.depth = parse_size(key, v)?,
             ["stream", "reassembly", "memcap"] => {
-                self.stream.memcap = usize::try_from(parse_size(key, v)?)
-                    .map_err(|_| bad(key, v, "too large"))?
+                self.stream.memcap =
+                    usize::try_from(parse_size(key, v)?).map_err(|_| bad(key, v, "too large"))?
             }
             ["stream", "reassembly", "policy"] => {
                 self.stream.policy = OverlapPolicy::from_name(v)
                     .ok_or_else(|| bad(key, v, "expected first, last, bsd or linux"))?
             }
             ["stream", "reassembly", "max-segments"] => {
-                self.stream.max_segments = usize::try_from(parse_u64(key, v)?)
-                    .map_err(|_| bad(key, v, "too large"))?
+                self.stream.max_segments =
+                    usize::try_from(parse_u64(key, v)?).map_err(|_| bad(key, v, "too large"))?
             }
             ["flow", "memcap"] => {
                 // Suricata sizes flows at roughly 256 bytes of table overhead each; we map the
                 // memcap to a flow count the same way.
                 let bytes = parse_size(key, v)?;
-                self.flow.max_flows = usize::try_from((bytes / 256).max(1024)).unwrap_or(usize::MAX);
+                self.flow.max_flows =
+                    usize::try_from((bytes / 256).max(1024)).unwrap_or(usize::MAX);
             }
             ["flow", "max-flows"] => {
                 self.flow.max_flows = usize::try_from(parse_u64(key, v)?.max(1))
@@ -278,7 +288,10 @@ impl Settings {
                     "new" => t.new = n,
                     "established" => t.established = n,
                     "closed" => t.closed = n,
-                    "bypassed" | "emergency-new" | "emergency-established" | "emergency-closed"
+                    "bypassed"
+                    | "emergency-new"
+                    | "emergency-established"
+                    | "emergency-closed"
                     | "emergency-bypassed" => {}
                     _ => return Err(unknown(key)),
                 }
@@ -458,7 +471,10 @@ fn scalar(v: &serde_yaml::Value) -> String {
         serde_yaml::Value::Number(n) => n.to_string(),
         serde_yaml::Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
         serde_yaml::Value::Null => String::new(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     }
 }
 
@@ -479,7 +495,9 @@ mod tests {
         assert_eq!(s.flow.tcp.established, 30);
         assert_eq!(s.decode.vxlan_ports, vec![4789, 8472]);
         assert_eq!(
-            s.detect.get("vars.address-groups.EXTERNAL_NET").map(String::as_str),
+            s.detect
+                .get("vars.address-groups.EXTERNAL_NET")
+                .map(String::as_str),
             Some("any")
         );
     }
@@ -490,7 +508,10 @@ mod tests {
         let e = s.set_kv("stream.midstreem=true").unwrap_err().to_string();
         assert!(e.contains("unknown setting 'stream.midstreem'"), "{e}");
         assert!(e.contains("did you mean 'stream.midstream'"), "{e}");
-        let e = s.set_kv("stream.reassembly.depth=lots").unwrap_err().to_string();
+        let e = s
+            .set_kv("stream.reassembly.depth=lots")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad value 'lots'"), "{e}");
         assert!(s.set_kv("no-equals").is_err());
     }

@@ -135,7 +135,15 @@ pub fn replay(
     let mut summary = if workers <= 1 {
         replay_single(paths, settings, registry, out, on_progress, on_file_error)?
     } else {
-        replay_multi(paths, settings, registry, out, workers, on_progress, on_file_error)?
+        replay_multi(
+            paths,
+            settings,
+            registry,
+            out,
+            workers,
+            on_progress,
+            on_file_error,
+        )?
     };
     summary.elapsed = start.elapsed();
     Ok(summary)
@@ -242,14 +250,15 @@ fn replay_multi(
     on_file_error: &mut dyn FnMut(&FileError),
 ) -> io::Result<RunSummary> {
     let (json_tx, json_rx) = bounded::<Vec<u8>>(workers * 4);
-    let writer = thread::Builder::new()
-        .name("eve-writer".into())
-        .spawn(move || -> io::Result<()> {
-            for chunk in json_rx {
-                out.write_all(&chunk)?;
-            }
-            out.flush()
-        })?;
+    let writer =
+        thread::Builder::new()
+            .name("eve-writer".into())
+            .spawn(move || -> io::Result<()> {
+                for chunk in json_rx {
+                    out.write_all(&chunk)?;
+                }
+                out.flush()
+            })?;
 
     let mut to_worker: Vec<Sender<Batch>> = Vec::new();
     let mut free_rx: Vec<Receiver<Batch>> = Vec::new();
@@ -334,7 +343,8 @@ fn replay_multi(
             now = p.ts;
         }
         let validate = ck.validate(p.linktype, p.data, &settings);
-        let w = (decode::shard_hash(p.linktype, p.data, &settings.decode) % workers as u64) as usize;
+        let w =
+            (decode::shard_hash(p.linktype, p.data, &settings.decode) % workers as u64) as usize;
         if cur[w].is_none() {
             cur[w] = Some(free_rx[w].recv().unwrap_or_else(|_| Batch::new()));
         }

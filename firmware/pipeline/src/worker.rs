@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use applayer::{AppLayer, Registry};
 use decode::defrag::Defrag;
-use decode::{Packet, TunnelKind, L4};
+use decode::{Icmp, Packet, L4};
 use events::anomaly::AnomalyEve;
 use events::{AppOutput, Body, Event, PktSrc, Tuple};
 use flow::{EndReason, Flow, FlowState, FlowTable};
@@ -103,7 +103,10 @@ fn wants_flow(p: &Packet<'_>) -> bool {
         L4::Tcp(_) | L4::Udp(_) | L4::Icmp(_) => true,
         // SCTP and ESP have flows in Suricata; so does IPv6 carried in IPv4/IPv6 (the outer
         // packet), but not GRE or IPv4-in-IP.
-        L4::Other => matches!(p.proto, 132 | 50) || (p.proto == 41 && p.tunnel.is_some()),
+        L4::Other => {
+            matches!(p.proto, 132 | 50)
+                || (p.proto == 41 && p.tunnel.is_some() && matches!(p.l3, decode::L3::V4 { .. }))
+        }
         L4::None => false,
     }
 }
@@ -204,7 +207,9 @@ impl Worker {
                 Ok(true) => {
                     let mut q = decode::decode_ip_datagram(&buf, &self.ctx.settings.decode);
                     q.vlan = p.vlan;
-                    self.handle(&q, buf.len(), PktSrc::Defrag, depth, pkt, sink);
+                    // Suricata's reassembled packet keeps the first fragment's link header.
+                    let len = buf.len() + p.ip_offset;
+                    self.handle(&q, len, PktSrc::Defrag, depth, pkt, sink);
                 }
                 Ok(false) => {}
                 Err(e) => {
@@ -228,14 +233,8 @@ impl Worker {
                 return;
             }
             if let Some(mut inner) = decode::decode_tunnel(p, &self.ctx.settings.decode) {
-                // Suricata counts VXLAN/Geneve inner packets from their IP header; other
-                // tunnels count the whole encapsulated packet.
-                let len = match t.kind {
-                    TunnelKind::Vxlan | TunnelKind::Geneve => {
-                        inner.data.len().saturating_sub(inner.ip_offset)
-                    }
-                    _ => inner.data.len(),
-                };
+                // Bytes are counted from where Suricata starts its tunnel packet.
+                let len = (p.ip_offset + p.ip_len).saturating_sub(t.count_offset);
                 if inner.vlan == [0, 0] {
                     inner.vlan = p.vlan;
                 }
@@ -254,100 +253,102 @@ impl Worker {
         pkt: &PacketIn<'_>,
         sink: &mut impl EventSink,
     ) {
-        let icmp = matches!(p.l4, L4::Icmp(_));
-        let (sp, dp) = if icmp || p.proto == 50 {
-            (0, 0)
-        } else {
-            (p.sport, p.dport)
-        };
-        let (key, _) = FlowKey::canonical(p.src, sp, p.dst, dp, p.proto, p.vlan, depth);
         let ts = pkt.ts;
-        let mut idx = self.lookup_or_create(&key, p, sp, dp, ts, sink);
-        let tcp_hdr = p.tcp().copied();
-        let mut first = true;
-        loop {
-            let Some(f) = self.flows.get_mut(idx) else {
+        if let L4::Icmp(ic) = &p.l4 {
+            if ic.is_error() && ic.embedded.is_some() {
+                self.icmp_error(ic, p, pkt_len, depth, ts, sink);
                 return;
-            };
-            let mut dir = f.direction_of(p.src, sp);
-            if first {
-                f.account(dir, pkt_len, ts, tcp_hdr.map_or(0, |t| t.flags.0));
-                if let Some(ic) = p.icmp() {
-                    let slot = &mut f.icmp[dir.idx()];
-                    if slot.is_none() {
-                        *slot = Some((ic.kind, ic.code));
+            }
+        }
+        let (key, sp, dp) = flow_key(p, depth);
+        let (mut idx, mut created) = self.lookup_or_create(&key, p, sp, dp, ts, sink);
+        let tcp_hdr = p.tcp().copied();
+        // A bare SYN on an existing flow may start a new session on the same tuple.
+        if let (Some(t), false) = (tcp_hdr, created) {
+            if t.flags.0 == decode::TcpFlags::SYN {
+                if let Some(f) = self.flows.get(idx) {
+                    let dir = direction(f, p);
+                    if f.user.tcp.reuse_on_syn(dir, t.seq) {
+                        if let Some(old) = self.flows.remove(idx) {
+                            self.ctx.end_flow(old, EndReason::Forced, sink);
+                        }
+                        (idx, created) = self.lookup_or_create(&key, p, sp, dp, ts, sink);
                     }
                 }
             }
-            first = false;
-            let Some(t) = tcp_hdr else {
+        }
+        let _ = created;
+        let Some(f) = self.flows.get_mut(idx) else {
+            return;
+        };
+        let mut dir = direction(f, p);
+        f.account(dir, pkt_len, ts, tcp_hdr.map_or(0, |t| t.flags.0));
+        if let Some(ic) = p.icmp() {
+            let slot = &mut f.icmp[dir.idx()];
+            if slot.is_none() {
+                *slot = Some((ic.kind, ic.code));
+            }
+        }
+        match tcp_hdr {
+            None => {
                 if f.pkts[0] > 0 && f.pkts[1] > 0 {
                     f.state = FlowState::Established;
                 }
                 if matches!(p.l4, L4::Udp(_)) {
                     let ports = (f.client_port, f.server_port);
-                    let FlowData { app, .. } = &mut f.user;
-                    app.on_datagram(
+                    let swapped = f.user.app.on_datagram(
                         &self.ctx.registry,
                         dir,
                         p.payload(),
                         ports,
                         &mut self.ctx.app_out,
                     );
-                    f.app_proto = app.app_proto();
-                }
-                break;
-            };
-            if pkt.validate_checksum && !decode::l4_checksum_valid(p) {
-                self.ctx.stats.invalid_checksums += 1;
-                break;
-            }
-            let ports = (f.client_port, f.server_port);
-            let outcome = {
-                let FlowData { tcp, app, .. } = &mut f.user;
-                let reg = &self.ctx.registry;
-                let out = &mut self.ctx.app_out;
-                let evs = &mut self.ctx.stream_events;
-                tcp.packet(
-                    dir,
-                    &t,
-                    p.payload(),
-                    &self.ctx.settings.stream,
-                    &mut self.ctx.pool,
-                    &mut |d, c| dispatch(app, reg, d, c, ports, out),
-                    &mut |e| evs.push(e),
-                )
-            };
-            match outcome {
-                Outcome::SwapFlow => {
-                    f.swap();
-                    dir = dir.flip();
-                    let _ = dir;
-                    continue;
-                }
-                Outcome::Reuse => {
-                    // A new session on the tuple of a finished one: end the old flow, start anew.
-                    if let Some(old) = self.flows.remove(idx) {
-                        self.ctx.end_flow(old, EndReason::Forced, sink);
+                    if swapped {
+                        f.swap();
                     }
-                    idx = self.lookup_or_create(&key, p, sp, dp, ts, sink);
-                    first = true;
-                    continue;
+                    f.app_proto = f.user.app.app_proto();
                 }
-                Outcome::Ok | Outcome::NoSession => {}
             }
-            let st = f.user.tcp.state();
-            if st != TcpState::None {
-                f.tcp_state = Some(st.as_str());
-                f.state = match st {
-                    TcpState::SynSent | TcpState::SynRecv => FlowState::New,
-                    TcpState::TimeWait | TcpState::Closed => FlowState::Closed,
-                    _ => FlowState::Established,
-                };
+            Some(t) => {
+                if pkt.validate_checksum && !decode::l4_checksum_valid(p) {
+                    self.ctx.stats.invalid_checksums += 1;
+                } else {
+                    loop {
+                        let ports = (f.client_port, f.server_port);
+                        let FlowData { tcp, app, .. } = &mut f.user;
+                        let reg = &self.ctx.registry;
+                        let out = &mut self.ctx.app_out;
+                        let evs = &mut self.ctx.stream_events;
+                        let outcome = tcp.packet(
+                            dir,
+                            &t,
+                            p.payload(),
+                            &self.ctx.settings.stream,
+                            &mut self.ctx.pool,
+                            &mut |d, c| dispatch(app, reg, d, c, ports, out),
+                            &mut |e| evs.push(e),
+                        );
+                        if outcome == Outcome::SwapFlow {
+                            // Picked up at a SYN/ACK: its sender is the server.
+                            f.swap();
+                            dir = dir.flip();
+                            continue;
+                        }
+                        break;
+                    }
+                    let st = f.user.tcp.state();
+                    if st != TcpState::None {
+                        f.tcp_state = Some(st.as_str());
+                        f.state = match st {
+                            TcpState::SynSent | TcpState::SynRecv => FlowState::New,
+                            TcpState::TimeWait | TcpState::Closed => FlowState::Closed,
+                            _ => FlowState::Established,
+                        };
+                    }
+                    f.max_regions = f.user.tcp.max_regions();
+                    f.app_proto = f.user.app.app_proto();
+                }
             }
-            f.max_regions = f.user.tcp.max_regions();
-            f.app_proto = f.user.app.app_proto();
-            break;
         }
         self.flows.touch(idx);
         let Some(f) = self.flows.get_mut(idx) else {
@@ -358,9 +359,48 @@ impl Worker {
         }
         let mut hdr = FlowHdr::from(&*f);
         hdr.community = f.user.community.clone();
-        self.ctx.flush_stream_events(&hdr, ts, pkt.pcap_cnt, src, sink);
+        self.ctx
+            .flush_stream_events(&hdr, ts, pkt.pcap_cnt, src, sink);
         self.ctx
             .emit_app(&hdr, ts, Some(pkt.pcap_cnt), src, f.app_proto, sink);
+    }
+
+    /// An ICMP error that quotes the packet it is about. Like Suricata, a destination
+    /// unreachable about a TCP or UDP packet is counted in that packet's flow (when it exists);
+    /// other errors form no flow.
+    fn icmp_error(
+        &mut self,
+        ic: &Icmp,
+        p: &Packet<'_>,
+        pkt_len: usize,
+        depth: u8,
+        ts: Timestamp,
+        sink: &mut impl EventSink,
+    ) {
+        let Some((es, esp, ed, edp, eproto)) = ic.embedded else {
+            return;
+        };
+        let unreachable = if ic.v6 { ic.kind == 1 } else { ic.kind == 3 };
+        if !unreachable || !matches!(eproto, 6 | 17) {
+            return;
+        }
+        let (key, _) = FlowKey::canonical(es, esp, ed, edp, eproto, p.vlan, depth);
+        let ctx = &mut self.ctx;
+        let Some(idx) = self
+            .flows
+            .lookup(&key, ts, &mut |f, r| ctx.end_flow(f, r, sink))
+        else {
+            return;
+        };
+        if let Some(f) = self.flows.get_mut(idx) {
+            let dir = if p.src == f.client {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            };
+            f.account(dir, pkt_len, ts, 0);
+        }
+        self.flows.touch(idx);
     }
 
     fn lookup_or_create(
@@ -371,33 +411,117 @@ impl Worker {
         dp: u16,
         ts: Timestamp,
         sink: &mut impl EventSink,
-    ) -> u32 {
+    ) -> (u32, bool) {
         let ctx = &mut self.ctx;
-        if let Some(i) = self.flows.lookup(key, ts, &mut |f, r| ctx.end_flow(f, r, sink)) {
-            return i;
+        if let Some(i) = self
+            .flows
+            .lookup(key, ts, &mut |f, r| ctx.end_flow(f, r, sink))
+        {
+            return (i, false);
         }
         let data = FlowData {
             tcp: TcpSession::new(),
             app: AppLayer::new(),
             community: None,
         };
-        self.flows.create(
-            *key,
-            p.src,
-            sp,
-            p.dst,
-            dp,
-            ts,
-            data,
-            &mut |f, r| ctx.end_flow(f, r, sink),
-        )
+        let idx = self
+            .flows
+            .create(*key, p.src, sp, p.dst, dp, ts, data, &mut |f, r| {
+                ctx.end_flow(f, r, sink)
+            });
+        (idx, true)
     }
 
     /// Ends every flow (end of input).
     pub fn finish(&mut self, sink: &mut impl EventSink) {
         let ctx = &mut self.ctx;
-        self.flows
-            .drain(&mut |f, r| ctx.end_flow(f, r, sink));
+        self.flows.drain(&mut |f, r| ctx.end_flow(f, r, sink));
+    }
+}
+
+/// The type an ICMP message is answered with (Suricata's "counterpart"), which makes a request
+/// and its reply one flow.
+fn icmp_counterpart(v6: bool, t: u8) -> Option<u8> {
+    Some(if v6 {
+        match t {
+            128 => 129,
+            129 => 128,
+            130 => 131,
+            131 => 130,
+            133 => 134,
+            134 => 133,
+            135 => 136,
+            136 => 135,
+            139 => 140,
+            140 => 139,
+            144 => 145,
+            145 => 144,
+            _ => return None,
+        }
+    } else {
+        match t {
+            8 => 0,
+            0 => 8,
+            13 => 14,
+            14 => 13,
+            15 => 16,
+            16 => 15,
+            17 => 18,
+            18 => 17,
+            _ => return None,
+        }
+    })
+}
+
+/// The flow key of a packet and the ports stored for its client/server. ICMP flows are keyed by
+/// the unordered pair (type, counterpart type); protocols without ports use 0.
+fn flow_key(p: &Packet<'_>, depth: u8) -> (FlowKey, u16, u16) {
+    match &p.l4 {
+        L4::Icmp(ic) => {
+            let cp = icmp_counterpart(ic.v6, ic.kind).unwrap_or(ic.kind);
+            let (lo, hi) = (ic.kind.min(cp), ic.kind.max(cp));
+            let (mut key, _) = FlowKey::canonical(p.src, 0, p.dst, 0, p.proto, p.vlan, depth);
+            key.lo_port = u16::from(lo);
+            key.hi_port = u16::from(hi);
+            (key, 0, 0)
+        }
+        _ if matches!(p.proto, 6 | 17 | 132) => {
+            let (key, _) =
+                FlowKey::canonical(p.src, p.sport, p.dst, p.dport, p.proto, p.vlan, depth);
+            (key, p.sport, p.dport)
+        }
+        _ => {
+            let (key, _) = FlowKey::canonical(p.src, 0, p.dst, 0, p.proto, p.vlan, depth);
+            (key, 0, 0)
+        }
+    }
+}
+
+/// Direction of a packet in its flow, as Suricata decides it: by source port for TCP/UDP/SCTP
+/// (by address when both ports are equal), by address for ICMP, and always to-server for other
+/// protocols.
+fn direction<T>(f: &Flow<T>, p: &Packet<'_>) -> Direction {
+    let by_addr = || {
+        if p.src == f.client {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        }
+    };
+    match p.proto {
+        6 | 17 | 132 => {
+            if p.sport != p.dport {
+                if p.sport == f.client_port {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                }
+            } else {
+                by_addr()
+            }
+        }
+        1 | 58 => by_addr(),
+        _ => Direction::ToServer,
     }
 }
 

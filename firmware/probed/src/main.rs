@@ -28,7 +28,12 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Replay(args) => replay::run(args),
         cli::Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut cli::Cli::command(), "probed", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut cli::Cli::command(),
+                "probed",
+                &mut std::io::stdout(),
+            );
             ExitCode::SUCCESS
         }
         cli::Command::Man => {

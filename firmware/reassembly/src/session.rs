@@ -60,8 +60,6 @@ pub enum Outcome {
     /// The packet starts the session from the flow's server side: swap the flow's
     /// direction and call again with the direction flipped.
     SwapFlow,
-    /// A new SYN reuses the tuple of a finished session: end this flow, start a new one.
-    Reuse,
 }
 
 #[derive(Debug)]
@@ -146,6 +144,21 @@ impl TcpSession {
         self.state
     }
 
+    /// Whether a bare SYN (flags exactly SYN) travelling in `dir` with sequence `seq`, on a
+    /// flow that already exists, starts a new flow on the same tuple. Suricata's rule: with no
+    /// session yet (the flow was picked up without a SYN), always; otherwise unless it is a
+    /// retransmission of the client's SYN or the session is still before `LAST_ACK` (in its
+    /// state order, where `TIME_WAIT` comes before `LAST_ACK`).
+    pub fn reuse_on_syn(&self, dir: Direction, seq: u32) -> bool {
+        if self.state == TcpState::None {
+            return true;
+        }
+        if dir == Direction::ToServer && seq == self.half[0].isn {
+            return false;
+        }
+        self.state >= TcpState::LastAck
+    }
+
     /// True once a session exists (a SYN, or a midstream pick-up).
     pub fn exists(&self) -> bool {
         self.state != TcpState::None
@@ -179,21 +192,6 @@ impl TcpSession {
         let o = 1 - s;
         if self.state == TcpState::None {
             return self.start(dir, tcp, payload, cfg, pool, sink, ev);
-        }
-        // A fresh SYN on a finished session starts a new one on the same tuple.
-        if f.syn()
-            && !f.ack()
-            && matches!(
-                self.state,
-                TcpState::LastAck
-                    | TcpState::CloseWait
-                    | TcpState::Closing
-                    | TcpState::TimeWait
-                    | TcpState::Closed
-            )
-            && !(s == 0 && tcp.seq == self.half[0].isn)
-        {
-            return Outcome::Reuse;
         }
         match self.state {
             TcpState::SynSent => {
@@ -255,9 +253,6 @@ impl TcpSession {
             _ => {}
         }
         if self.rst || self.state == TcpState::Closed {
-            if f.syn() {
-                return Outcome::Reuse;
-            }
             return Outcome::Ok;
         }
         if f.rst() {
@@ -932,11 +927,19 @@ mod tests {
     }
 
     #[test]
-    fn syn_from_server_side_asks_for_swap_and_reuse_after_close() {
+    fn syn_from_server_side_asks_for_swap_and_reuse_rules() {
         let cfg = StreamConfig::default();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
-        let r = s.packet(C, &seg(1, 0, S), b"", &cfg, &mut pool, &mut |_, _| {}, &mut |_| {});
+        let r = s.packet(
+            C,
+            &seg(1, 0, S),
+            b"",
+            &cfg,
+            &mut pool,
+            &mut |_, _| {},
+            &mut |_| {},
+        );
         assert_eq!(r, Outcome::SwapFlow);
         let mut out = Out::default();
         let mut evs = Vec::new();
@@ -944,8 +947,13 @@ mod tests {
         pk.push((SV, seg(101, 501, A | R), b""));
         run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
         assert_eq!(s.state(), TcpState::Closed);
-        let r = s.packet(SV, &seg(9000, 0, S), b"", &cfg, &mut pool, &mut |_, _| {}, &mut |_| {});
-        assert_eq!(r, Outcome::Reuse);
+        assert!(s.reuse_on_syn(SV, 9000));
+        // A retransmitted SYN is not a new session; neither is a SYN on an open one.
+        let mut t = TcpSession::new();
+        assert!(t.reuse_on_syn(SV, 5));
+        run(&mut t, &cfg, &mut pool, &mut out, &mut evs, &handshake());
+        assert!(!t.reuse_on_syn(SV, 100));
+        assert!(!t.reuse_on_syn(SV, 7777));
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub struct Addr(pub [u8; 16]);
 impl Addr {
     /// An IPv4 address.
     pub const fn v4(b: [u8; 4]) -> Addr {
-        Addr([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, b[0], b[1], b[2], b[3]])
+        Addr([
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, b[0], b[1], b[2], b[3],
+        ])
     }
     /// An IPv6 address.
     pub const fn v6(b: [u8; 16]) -> Addr {
@@ -39,7 +41,9 @@ impl Addr {
     /// The address as std's [`IpAddr`].
     pub fn ip(&self) -> IpAddr {
         if self.is_v4() {
-            IpAddr::V4(Ipv4Addr::new(self.0[12], self.0[13], self.0[14], self.0[15]))
+            IpAddr::V4(Ipv4Addr::new(
+                self.0[12], self.0[13], self.0[14], self.0[15],
+            ))
         } else {
             IpAddr::V6(Ipv6Addr::from(self.0))
         }
@@ -145,7 +149,7 @@ pub mod ipproto {
             GRE => Cow::Borrowed("GRE"),
             2 => Cow::Borrowed("IGMP"),
             4 => Cow::Borrowed("IPIP"),
-            41 => Cow::Borrowed("IPV6"),
+            41 => Cow::Borrowed("IPv6"),
             50 => Cow::Borrowed("ESP"),
             51 => Cow::Borrowed("AH"),
             89 => Cow::Borrowed("OSPF"),
