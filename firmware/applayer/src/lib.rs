@@ -207,11 +207,10 @@ impl AppLayer {
         match &mut self.state {
             State::Stream {
                 parser, stopped, ..
-            } => {
-                if !stopped[dir.idx()] {
+            }
+                if !stopped[dir.idx()] => {
                     parser.gap(dir, len, out);
                 }
-            }
             State::Detecting { buf, failed, bytes } => {
                 // A gap before the protocol is known: this direction can no longer be detected.
                 failed[dir.idx()] = true;

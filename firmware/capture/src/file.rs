@@ -520,7 +520,7 @@ impl FileSource {
         };
         let btype = u32_at(head, 0, swapped).unwrap_or(0);
         let blen = u32_at(head, 4, swapped).unwrap_or(0) as usize;
-        if blen < 12 || blen > MAX_BLOCK_LEN {
+        if !(12..=MAX_BLOCK_LEN).contains(&blen) {
             return Err(Self::corrupt(
                 o,
                 format!("block length {blen} outside 12..={MAX_BLOCK_LEN}"),

@@ -227,7 +227,7 @@ fn decode_ipv6(p: &mut Packet<'_>, off: usize, cfg: &DecodeConfig) {
                     continue;
                 }
                 let data_len = end.saturating_sub(cur + 8);
-                if more && data_len % 8 != 0 {
+                if more && !data_len.is_multiple_of(8) {
                     p.event(E("ipv6.frag_invalid_length"));
                 }
                 p.proto = f[0];

@@ -303,7 +303,7 @@ pub(crate) fn decode_icmp(p: &mut Packet<'_>, start: usize, end: usize, v6: bool
                     }
                 }
             }
-            128..=143 | 144..=161 => {}
+            128..=161 => {}
             100 | 101 | 200 | 201 => p.event(E("icmpv6.experimentation_type")),
             _ => p.event(E("icmpv6.unassigned_type")),
         }

@@ -54,9 +54,9 @@ pub fn community_id(seed: u16, src: Addr, sport: u16, dst: Addr, dport: u16, pro
         dp = b;
         one_way = ow;
     }
+    // Endpoints are ordered lowest first, except one-way ICMP messages, which keep the
+    // sender first (the spec's `is_one_way`).
     let (a, ap, b, bp) = if !one_way && (src, sp) > (dst, dp) {
-        (dst, dp, src, sp)
-    } else if one_way && src > dst {
         (dst, dp, src, sp)
     } else {
         (src, sp, dst, dp)

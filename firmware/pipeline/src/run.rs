@@ -179,10 +179,7 @@ fn replay_single(
     };
     let mut summary = RunSummary::default();
     let mut n: u64 = 0;
-    loop {
-        let Some(p) = src.next_packet() else {
-            break;
-        };
+    while let Some(p) = src.next_packet() {
         n += 1;
         let validate = ck.validate(p.linktype, p.data, &settings);
         worker.process(
@@ -195,7 +192,7 @@ fn replay_single(
             },
             &mut sink,
         );
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             on_progress(src.stats().bytes);
         }
         for e in src.take_errors() {
@@ -334,10 +331,7 @@ fn replay_multi(
             let _ = to_worker[w].send(b);
         }
     };
-    loop {
-        let Some(p) = src.next_packet() else {
-            break;
-        };
+    while let Some(p) = src.next_packet() {
         n += 1;
         if p.ts > now {
             now = p.ts;
@@ -369,7 +363,7 @@ fn replay_multi(
                 send(w, &mut cur, now);
             }
         }
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             on_progress(src.stats().bytes);
         }
         for e in src.take_errors() {

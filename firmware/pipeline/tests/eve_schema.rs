@@ -132,10 +132,16 @@ fn every_eve_line_validates_on_the_corpus() {
             }
             let why: Vec<String> = match validator.validate(&v) {
                 Ok(()) => Vec::new(),
-                Err(errs) => errs.map(|e| format!("{} at {}", e, e.instance_path)).collect(),
+                Err(errs) => errs
+                    .map(|e| format!("{} at {}", e, e.instance_path))
+                    .collect(),
             };
             if !why.is_empty() {
-                failures.push(format!("{}: {}", why.join("; "), String::from_utf8_lossy(line)));
+                failures.push(format!(
+                    "{}: {}",
+                    why.join("; "),
+                    String::from_utf8_lossy(line)
+                ));
             }
         }
     }
@@ -157,6 +163,11 @@ fn every_eve_line_validates_on_the_corpus() {
         failures.is_empty(),
         "{} invalid lines, first ones:\n{}",
         failures.len(),
-        failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

@@ -59,7 +59,10 @@ pub struct HttpConfig {
     pub headers_limit: usize,
     /// Live transactions per flow (`max-tx`, 512).
     pub max_tx: usize,
-    /// `allow-space-uri`: the URI ends at the last space of the request line (Suricata on).
+    /// libhtp `allow_space_uri`: the URI ends at the last space of the request line instead of
+    /// the first. Suricata 7.0.10 never turns it on (no such setting in its yaml), so the URI
+    /// ends at the first SP: `CONNECT host:25 / HTTP/1.0` has URI `host:25` and protocol
+    /// `/ HTTP/1.0`.
     pub allow_space_uri: bool,
 }
 
@@ -78,7 +81,7 @@ impl Default for HttpConfig {
             field_limit: 18000,
             headers_limit: 1024,
             max_tx: 512,
-            allow_space_uri: true,
+            allow_space_uri: false,
         }
     }
 }

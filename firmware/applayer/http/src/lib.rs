@@ -174,7 +174,7 @@ pub mod fuzzing {
             cfg.decompress_limit = 64;
         }
         if cfgb & 2 != 0 {
-            cfg.allow_space_uri = false;
+            cfg.allow_space_uri = true;
         }
         if cfgb & 4 != 0 {
             cfg.force_hash.md5 = true;

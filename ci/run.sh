@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The one CI entry point. Jobs:
+#   ci/run.sh test        fmt check, clippy -D warnings, the whole test suite (the README's test
+#                         command; needs only a Rust toolchain)
+#   ci/run.sh conformance compare with Suricata 7 on ../shared/corpus (needs suricata, tshark)
+#   ci/run.sh fuzz [SECS] smoke-run every fuzz target (needs cargo-fuzz)
+#   ci/run.sh bench       the benchmarks in ci/bench (needs suricata)
+#   ci/run.sh all         test, then conformance and fuzz smoke when their tools exist
+set -euo pipefail
+cd "$(dirname "$0")/.."
+job=${1:-test}
+
+step() { printf '\n== %s\n' "$*"; }
+
+run_test() {
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+  step "cargo clippy -D warnings"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+  step "layering (a crate depends only on crates above it)"
+  ci/layering
+  step "cargo test"
+  cargo test --workspace --release --locked
+  step "example replay"
+  cargo run --release --locked -q -p probed -- replay --no-progress -o target/example.eve.json testdata/pcaps/example.pcap
+}
+
+run_conformance() {
+  step "release build"
+  cargo build --release --locked -p probed
+  step "conformance against Suricata 7"
+  ci/conformance --report target/conformance.json
+}
+
+run_fuzz() {
+  local secs=${1:-20}
+  step "fuzz smoke (${secs}s per target)"
+  (cd firmware/fuzz && for t in $(cargo fuzz list); do
+     RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >/dev/null 2>"../../target/fuzz-$t.log" \
+       || { tail -30 "../../target/fuzz-$t.log"; exit 1; }
+     echo "  $t: ok"
+   done)
+}
+
+case "$job" in
+  test) run_test ;;
+  conformance) run_conformance ;;
+  fuzz) run_fuzz "${2:-20}" ;;
+  bench) ci/bench/run ;;
+  all)
+    run_test
+    if [ -d ../shared/corpus ] && command -v suricata >/dev/null; then run_conformance; fi
+    if command -v cargo-fuzz >/dev/null; then run_fuzz 10; fi
+    ;;
+  *) sed -n 2,9p "$0"; exit 2 ;;
+esac
