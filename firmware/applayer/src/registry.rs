@@ -20,6 +20,10 @@ pub struct AppConfig {
     pub http: Arc<applayer_http::HttpConfig>,
     /// HTTP enabled (`app-layer.protocols.http.enabled`).
     pub http_enabled: bool,
+    /// TLS parser and logger settings.
+    pub tls: applayer_tls::TlsConfig,
+    /// TLS enabled (`app-layer.protocols.tls.enabled`).
+    pub tls_enabled: bool,
 }
 
 impl Default for AppConfig {
@@ -30,6 +34,8 @@ impl Default for AppConfig {
             dns_enabled: true,
             http: Arc::new(applayer_http::HttpConfig::default()),
             http_enabled: true,
+            tls: applayer_tls::TlsConfig::default(),
+            tls_enabled: true,
         }
     }
 }
@@ -121,6 +127,40 @@ impl AppConfig {
                         }
                     }
                     "force-magic" | "enabled" => {}
+                    _ => return Err(None),
+                }
+                Ok(())
+            }
+            ["app-layer", "protocols", "tls", what] => {
+                match *what {
+                    "enabled" => self.tls_enabled = bool_of(v)?,
+                    // `auto` means "when a rule needs it"; without rules that is off.
+                    "ja3-fingerprints" => self.tls.ja3 = v.trim() != "auto" && bool_of(v)?,
+                    "ja4-fingerprints" => self.tls.ja4 = v.trim() != "auto" && bool_of(v)?,
+                    "encryption-handling" => {
+                        self.tls.encryption_handling =
+                            applayer_tls::EncryptionHandling::from_config(v)
+                    }
+                    "detection-ports" | "no-reassemble" => {}
+                    _ => return Err(None),
+                }
+                Ok(())
+            }
+            ["outputs", "eve-log", "types", "tls", what] => {
+                match *what {
+                    "extended" => self.tls.extended = bool_of(v)?,
+                    "session-resumption" => self.tls.log_resumed = bool_of(v)?,
+                    "ja4" => self.tls.log_ja4 = bool_of(v)?,
+                    "custom" => {
+                        let names = list_of(v);
+                        let (fields, unknown) =
+                            applayer_tls::TlsFields::from_names(names.iter().map(String::as_str));
+                        if !unknown.is_empty() {
+                            return Err(Some("unknown field in the tls custom list"));
+                        }
+                        self.tls.custom = Some(fields);
+                    }
+                    "enabled" => {}
                     _ => return Err(None),
                 }
                 Ok(())
@@ -294,6 +334,14 @@ impl Registry {
                 probe: applayer_http::probe,
                 ports: None,
                 make: |c| Box::new(applayer_http::HttpState::new(c.http.clone())),
+            });
+        }
+        if cfg.tls_enabled {
+            stream.push(StreamProto {
+                name: applayer_tls::APP_PROTO,
+                probe: applayer_tls::probe,
+                ports: None,
+                make: |c| Box::new(applayer_tls::TlsState::new(&c.tls)),
             });
         }
         if cfg.dns_enabled {

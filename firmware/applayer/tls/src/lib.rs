@@ -27,14 +27,19 @@
 //! slicing of the stream change how it is framed or parsed (one byte at a time gives the same
 //! records as whole segments); write more than one `tls` record per flow.
 //!
-//! One outcome does follow the slicing, on purpose: like Suricata, whether the handshake is
-//! done is checked at the end of each `parse` call, so the moment the record is written (and,
-//! when a server asks for a client certificate in a later segment than its own certificate,
-//! whether the client's makes it in) follows the segments the pipeline passes — exactly as it
-//! follows the packets in Suricata.
+//! Two outcomes do follow the slicing, on purpose, because Suricata's follow its packets and
+//! we match its output when the pipeline passes data as Suricata's stream engine does (one
+//! call per segment as it is acknowledged):
+//! - whether the handshake is done is checked at the end of each `parse` call (unless the call
+//!   ended inside a record body), so the moment the record is written — and, when a server
+//!   asks for a client certificate in a later segment than its own certificate, whether the
+//!   client's makes it in — follows the calls;
+//! - an unknown record type in a TLS 1.0/1.1 stream is tolerated by dropping the rest of the
+//!   data of that call, so where parsing resumes follows the calls.
 //!
 //! # Why not `tls-parser` for the hellos
-//! `tls-parser` (used here for record-level vocabulary) parses a message all or nothing.
+//! `tls-parser` (used here for record headers, record/handshake type and version vocabulary,
+//! and cipher suite names) parses a message all or nothing.
 //! Suricata walks a hello field by field and keeps what it got before a malformed field, and
 //! that partial behaviour decides what is logged (SNI, JA3 string without hash …), so hello
 //! and certificate-list bodies are walked with our own bounds-checked cursor.

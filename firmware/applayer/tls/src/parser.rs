@@ -8,10 +8,11 @@
 //! there, then the body of a handshake/alert/CCS/heartbeat record is parsed once all of it is
 //! there, and application data passes through without being copied. The buffer never holds
 //! more than one record (at most [`MAX_BUFFERED`] bytes), whatever the slicing of the input,
-//! and what is parsed does not depend on how the stream is sliced. (Suricata's record loop
-//! also bounds records per call, `TOO_MANY_RECORDS_IN_PACKET`, relative to the data at hand;
-//! we apply it to each contiguous run we decode, which only matters for floods of tiny
-//! records.)
+//! and what is parsed does not depend on how the stream is sliced — except where Suricata's
+//! does too (see the crate docs: the end-of-call handshake check, and unknown record types in
+//! TLS 1.0/1.1). Suricata's record loop also bounds records per call
+//! (`TOO_MANY_RECORDS_IN_PACKET`) relative to the data at hand; we apply it to each
+//! contiguous run we decode, which only matters for floods of tiny records.
 //!
 //! # When the `tls` record is written
 //! Once per flow, like Suricata's single TLS transaction: at the end of the first `parse`
@@ -133,8 +134,6 @@ struct DirState {
     rll: u32,
     /// Current record's content type (SSLv3+) or message type (SSLv2).
     content_type: u8,
-    /// The current record is being skipped (unknown type in a TLS 1.0/1.1 stream).
-    skip_record: bool,
     /// `buf` holds part of a record body (not just part of a header).
     want_body: bool,
     /// A handshake message spanning records.
@@ -146,7 +145,6 @@ struct DirState {
 impl DirState {
     fn reset_record(&mut self) {
         self.bytes_processed = 0;
-        self.skip_record = false;
     }
 }
 
@@ -165,23 +163,38 @@ enum Run {
     Done { consumed: usize, need: usize },
     /// Consumed this much; waiting for the rest of a record body (`need` bytes from there).
     Incomplete { consumed: usize, need: usize },
+    /// Drop whatever else this `parse` call brought for this direction.
+    DropRest,
     /// Fatal parse error: the flow's TLS parsing stops.
     Error,
 }
 
-fn run_parts(r: Run) -> Result<(usize, usize, bool), ()> {
-    match r {
-        Run::Error => Err(()),
-        Run::Done { consumed, need } => Ok((consumed, need, false)),
-        Run::Incomplete { consumed, need } => Ok((consumed, need, true)),
-    }
+/// `(consumed, need, incomplete)`; `None` for [`Run::DropRest`].
+fn run_parts(r: Run) -> Result<Option<(usize, usize, bool)>, ()> {
+    Ok(Some(match r {
+        Run::Error => return Err(()),
+        Run::DropRest => return Ok(None),
+        Run::Done { consumed, need } => (consumed, need, false),
+        Run::Incomplete { consumed, need } => (consumed, need, true),
+    }))
 }
 
 /// Result of decoding one record (or record part).
 enum Rec {
     Ok(usize),
-    NeedHeader(usize),
-    NeedBody { consumed: usize, need: usize },
+    /// A record header is not all there yet: decode again from the same point once `need`
+    /// bytes are. `incomplete`: Suricata would report this as "incomplete" (it does for a
+    /// partial SSLv2 header unless what it has already says "empty record").
+    NeedHeader {
+        need: usize,
+        incomplete: bool,
+    },
+    NeedBody {
+        consumed: usize,
+        need: usize,
+    },
+    /// Unknown record type in a TLS 1.0/1.1 stream: drop the rest of this call's data.
+    DropRest,
     Err,
 }
 
@@ -344,20 +357,24 @@ impl TlsState {
     /// data ends inside a record body that must be complete before it is parsed (Suricata's
     /// "incomplete": its end-of-call checks are skipped).
     fn feed(&mut self, dir: Direction, mut data: &[u8]) -> Result<bool, ()> {
+        // Whether the last decode stopped inside a record body (even with nothing left over
+        // to buffer: a header just consumed whose body has not started yet).
+        let mut incomplete = false;
         loop {
             if pick(&mut self.dirs, dir).buf.is_empty() {
                 if data.is_empty() {
-                    return Ok(false);
+                    return Ok(incomplete);
                 }
-                let (consumed, need, body) = run_parts(self.decode(dir, data))?;
+                let Some((consumed, need, body)) = run_parts(self.decode(dir, data))? else {
+                    return Ok(false);
+                };
                 let rest = data.get(consumed..).unwrap_or_default();
-                if rest.is_empty() {
-                    return Ok(false);
+                if !rest.is_empty() {
+                    let d = pick(&mut self.dirs, dir);
+                    d.buf.extend_from_slice(rest);
+                    d.want = need.min(MAX_BUFFERED);
+                    d.want_body = body;
                 }
-                let d = pick(&mut self.dirs, dir);
-                d.buf.extend_from_slice(rest);
-                d.want = need.min(MAX_BUFFERED);
-                d.want_body = body;
                 return Ok(body);
             }
             let d = pick(&mut self.dirs, dir);
@@ -369,7 +386,10 @@ impl TlsState {
                 return Ok(d.want_body);
             }
             let mut buf = std::mem::take(&mut d.buf);
-            let (consumed, need, body) = run_parts(self.decode(dir, &buf))?;
+            let Some((consumed, need, body)) = run_parts(self.decode(dir, &buf))? else {
+                return Ok(false);
+            };
+            incomplete = body;
             buf.drain(..consumed.min(buf.len()));
             if !buf.is_empty() {
                 // Less than `need` is left (the decoder only stops short of what it needs).
@@ -415,11 +435,18 @@ impl TlsState {
             };
             match r {
                 Rec::Ok(n) => pos = pos.saturating_add(n),
-                Rec::NeedHeader(need) => {
-                    return Run::Done {
-                        consumed: pos,
-                        need,
-                    }
+                Rec::NeedHeader { need, incomplete } => {
+                    return if incomplete {
+                        Run::Incomplete {
+                            consumed: pos,
+                            need,
+                        }
+                    } else {
+                        Run::Done {
+                            consumed: pos,
+                            need,
+                        }
+                    };
                 }
                 Rec::NeedBody { consumed, need } => {
                     return Run::Incomplete {
@@ -427,6 +454,7 @@ impl TlsState {
                         need,
                     }
                 }
+                Rec::DropRest => return Run::DropRest,
                 Rec::Err => {
                     pick(&mut self.dirs, dir).reset_record();
                     return Run::Error;
@@ -453,7 +481,21 @@ impl TlsState {
             let (len, ct) = match (rll, input) {
                 (2, &[h0, h1, ct, ..]) => (u16::from_be_bytes([h0 & 0x7f, h1]), ct),
                 (3, &[h0, h1, _, ct, ..]) => (u16::from_be_bytes([h0 & 0x3f, h1]), ct),
-                _ => return Rec::NeedHeader(hdr),
+                _ => {
+                    // Suricata parses these bytes as they come and then finds the record
+                    // incomplete unless the length it has read so far is zero.
+                    let mask = if rll == 2 { 0x7f } else { 0x3f };
+                    let partial_len = match input {
+                        [h0] => u32::from(h0 & mask) << 8,
+                        [h0, h1, ..] => u32::from(u16::from_be_bytes([h0 & mask, *h1])),
+                        [] => 0,
+                    };
+                    let have = u32::try_from(input.len()).unwrap_or(u32::MAX);
+                    return Rec::NeedHeader {
+                        need: hdr,
+                        incomplete: rll.saturating_add(partial_len) > have,
+                    };
+                }
             };
             let len = u32::from(len);
             let d = pick(&mut self.dirs, dir);
@@ -477,6 +519,15 @@ impl TlsState {
         }
         if avail == 0 {
             return Rec::Ok(parsed);
+        }
+        if ct == SSLV2_MT_CLIENT_HELLO && record_length != 0 && avail < 6 {
+            // Suricata reads the hello's 6 fixed bytes even past a shorter record, so what it
+            // finds depends on what data is at hand; waiting for them keeps the outcome
+            // independent of slicing (identical whenever Suricata had them).
+            return Rec::NeedBody {
+                consumed: parsed,
+                need: 6,
+            };
         }
         if record_length == 0 {
             self.raise(TlsEvent::InvalidSslv2Header);
@@ -549,7 +600,10 @@ impl TlsState {
         let record_len: usize;
         if pick(&mut self.dirs, dir).bytes_processed < HDR_LEN {
             let Some(h) = input.get(..HDR_LEN as usize) else {
-                return Rec::NeedHeader(HDR_LEN as usize);
+                return Rec::NeedHeader {
+                    need: HDR_LEN as usize,
+                    incomplete: false,
+                };
             };
             let Ok((_, hdr)) = parse_tls_record_header(h) else {
                 // Cannot happen with five bytes; Suricata's event for a header it cannot read.
@@ -586,16 +640,11 @@ impl TlsState {
             if !known {
                 self.raise(TlsEvent::InvalidRecordType);
                 if prev_version == TLS_V10 || prev_version == TLS_V11 {
-                    // Tolerated for TLS 1.0/1.1 (as Wireshark does). Suricata drops the rest
-                    // of the data at hand; we skip the record as declared, which is the same
-                    // when the record ends the segment and does not depend on slicing.
+                    // Tolerated for TLS 1.0/1.1 (as Wireshark does): like Suricata, drop the
+                    // rest of the data at hand and start over with the next data.
                     self.session.side_mut(dir).version = prev_version;
-                    let d = pick(&mut self.dirs, dir);
-                    d.skip_record = true;
-                    if len == 0 {
-                        d.reset_record();
-                    }
-                    return Rec::Ok(parsed);
+                    pick(&mut self.dirs, dir).reset_record();
+                    return Rec::DropRest;
                 }
                 return Rec::Err;
             }
@@ -620,9 +669,9 @@ impl TlsState {
             record_len = input.len().min(left);
         }
         let d = pick(&mut self.dirs, dir);
-        let (ct, record_length, skip) = (d.content_type, d.record_length, d.skip_record);
+        let (ct, record_length) = (d.content_type, d.record_length);
         let avail = input.len().saturating_sub(parsed);
-        if record_length as usize > avail && ct != CT_APPLICATION_DATA && !skip {
+        if record_length as usize > avail && ct != CT_APPLICATION_DATA {
             return Rec::NeedBody {
                 consumed: parsed,
                 need: record_length as usize,
@@ -634,38 +683,36 @@ impl TlsState {
         let body = input
             .get(parsed..parsed.saturating_add(record_len))
             .unwrap_or_default();
-        if !skip {
-            match ct {
-                CT_CHANGE_CIPHER_SPEC => {
-                    let side = match dir {
-                        Direction::ToServer => SslFlags::CLIENT_CHANGE_CIPHER_SPEC,
-                        Direction::ToClient => SslFlags::SERVER_CHANGE_CIPHER_SPEC,
-                    };
-                    self.session.flags.set(SslFlags::CHANGE_CIPHER_SPEC | side);
-                }
-                CT_ALERT => {}
-                CT_APPLICATION_DATA => {
-                    let f = &mut self.session.flags;
-                    // 0-RTT data may come before the ServerHello: not a finished handshake.
-                    if !f.has(SslFlags::EARLY_DATA) || f.has(SslFlags::STATE_SERVER_HELLO) {
-                        f.set(SslFlags::HANDSHAKE_DONE);
-                        if self.cfg.encryption_handling == EncryptionHandling::Bypass {
-                            self.bypassed = true;
-                        }
-                    }
-                }
-                CT_HANDSHAKE => {
-                    if let Some(r) = self.handshake_record(dir, body, record_length) {
-                        return r;
-                    }
-                }
-                CT_HEARTBEAT => {
-                    if self.heartbeat(dir, body, record_length).is_err() {
-                        return Rec::Err;
-                    }
-                }
-                _ => return Rec::Err,
+        match ct {
+            CT_CHANGE_CIPHER_SPEC => {
+                let side = match dir {
+                    Direction::ToServer => SslFlags::CLIENT_CHANGE_CIPHER_SPEC,
+                    Direction::ToClient => SslFlags::SERVER_CHANGE_CIPHER_SPEC,
+                };
+                self.session.flags.set(SslFlags::CHANGE_CIPHER_SPEC | side);
             }
+            CT_ALERT => {}
+            CT_APPLICATION_DATA => {
+                let f = &mut self.session.flags;
+                // 0-RTT data may come before the ServerHello: not a finished handshake.
+                if !f.has(SslFlags::EARLY_DATA) || f.has(SslFlags::STATE_SERVER_HELLO) {
+                    f.set(SslFlags::HANDSHAKE_DONE);
+                    if self.cfg.encryption_handling == EncryptionHandling::Bypass {
+                        self.bypassed = true;
+                    }
+                }
+            }
+            CT_HANDSHAKE => {
+                if let Some(r) = self.handshake_record(dir, body, record_length) {
+                    return r;
+                }
+            }
+            CT_HEARTBEAT => {
+                if self.heartbeat(dir, body, record_length).is_err() {
+                    return Rec::Err;
+                }
+            }
+            _ => return Rec::Err,
         }
         parsed = parsed.saturating_add(record_len);
         let d = pick(&mut self.dirs, dir);

@@ -556,6 +556,78 @@ fn broken_extension_block_keeps_ja3_string_without_hash() {
     assert_eq!(ja3.hash, None);
 }
 
+/// Extension bodies longer than what they declare inside: every parser but ALPN's resumes the
+/// walk where it stopped reading (so the trailing `00 17 00 00` reads as an extension 23),
+/// ALPN's resumes at the declared end. Expected strings are Suricata 7.0.10's output for
+/// these same hellos.
+#[test]
+fn extension_walk_resumes_like_suricata() {
+    let trail = [0u8, 0x17, 0, 0];
+    let with_trail = |t: u16, body: &[u8]| {
+        let mut b = body.to_vec();
+        b.extend_from_slice(&trail);
+        ext(t, &b)
+    };
+    let sni = [
+        0, 0x0e, 0, 0, 0x0b, b'e', b'x', b'a', b'm', b'p', b'l', b'e', b'.', b'c', b'o', b'm',
+    ];
+    let cases: [(Vec<u8>, &str); 6] = [
+        (with_trail(0, &sni), "771,49199-47,35-0-23-65281,,"),
+        (
+            with_trail(10, &[0, 4, 0, 0x17, 0, 0x18]),
+            "771,49199-47,35-10-23-65281,23-24,",
+        ),
+        (with_trail(11, &[1, 0]), "771,49199-47,35-11-23-65281,,0"),
+        (
+            with_trail(13, &[0, 4, 4, 3, 8, 4]),
+            "771,49199-47,35-13-23-65281,,",
+        ),
+        (
+            with_trail(16, &[0, 3, 2, b'h', b'2']),
+            "771,49199-47,35-16-65281,,",
+        ),
+        (
+            with_trail(43, &[4, 3, 4, 3, 3]),
+            "771,49199-47,35-43-23-65281,,",
+        ),
+    ];
+    for (e, want) in cases {
+        let hello = client_hello(
+            0x0303,
+            &[0xc02f, 0x002f],
+            &[ext(0x23, &[]), e, ext(0xff01, &[0])],
+        );
+        let v = [(C, record(22, 0x0301, &hello))];
+        let (o, _) = run(&fp_cfg(), &v);
+        assert_eq!(o.tls[0].ja3.as_ref().unwrap().string.as_deref(), Some(want));
+    }
+}
+
+#[test]
+fn empty_handshake_message_is_ignored() {
+    let mut body = handshake(1, &[]);
+    body.extend(handshake(3, &[0, 0]));
+    let (o, st) = run(&TlsConfig::default(), &[(C, record(22, 0x0301, &body))]);
+    assert_eq!(o.anomalies, vec![("INVALID_HANDSHAKE_MESSAGE", C)]);
+    assert!(!st.session().flags.has(SslFlags::STATE_CLIENT_HELLO));
+}
+
+#[test]
+fn sslv2_hello_shorter_than_its_fields_resumes_at_declared_end() {
+    // A 2-byte-header SSLv2 record of length 3 (type ClientHello), whose fixed fields run on
+    // into the next record: parsing resumes right after the 5 declared bytes.
+    let mut v = vec![0x80, 0x03, 0x01, 0x03, 0x01];
+    v.extend(record(
+        22,
+        0x0301,
+        &client_hello(0x0301, &[0x2f], &[sni_ext(b"v2.example")]),
+    ));
+    let (o, st) = run(&TlsConfig::default(), &[(C, v)]);
+    assert!(o.anomalies.is_empty(), "{:?}", o.anomalies);
+    assert!(st.session().flags.has(SslFlags::SSL_CLIENT_HS));
+    assert_eq!(st.session().client.sni.as_deref(), Some(&b"v2.example"[..]));
+}
+
 #[test]
 fn non_utf8_sni_is_not_logged() {
     let v = vec![(C, ch_record(&[sni_ext(b"ex\xffample"), ext(0x23, &[])]))];
@@ -616,23 +688,32 @@ fn record_header_errors_stop_the_flow() {
     }
 }
 
+/// Slicing-dependent on purpose, like Suricata: an unknown record type in a TLS 1.0/1.1
+/// stream is tolerated, and the rest of the data of that `parse` call is dropped.
 #[test]
 fn unknown_record_type_tolerated_in_tls10() {
+    let hello = record(
+        22,
+        0x0301,
+        &client_hello(0x0301, &[0x2f], &[ext(0x23, &[])]),
+    );
+    // Separate segments: the alert after the unknown record is parsed.
     let v = vec![
-        (
-            C,
-            record(
-                22,
-                0x0301,
-                &client_hello(0x0301, &[0x2f], &[ext(0x23, &[])]),
-            ),
-        ),
+        (C, hello.clone()),
         (C, record(30, 0x0301, &[1, 2, 3])),
         (C, record(21, 0x0301, &[1, 0])),
     ];
-    let (o, st) = run(&TlsConfig::default(), &v);
+    let (o, st) = run_with(&TlsConfig::default(), &v, false);
     assert_eq!(o.anomalies, vec![("INVALID_RECORD_TYPE", C)]);
     assert_eq!(o.errors, 0);
+    assert!(st.wants_data());
+    // One segment: everything after the unknown record header is dropped, even a broken
+    // record that would otherwise end the flow.
+    let mut seg = record(30, 0x0301, &[1, 2, 3]);
+    seg.extend_from_slice(&[22, 3, 1, 0, 0]);
+    let v = vec![(C, hello), (C, seg)];
+    let (o, st) = run_with(&TlsConfig::default(), &v, false);
+    assert_eq!(o.anomalies, vec![("INVALID_RECORD_TYPE", C)]);
     assert!(st.wants_data());
 }
 
