@@ -255,7 +255,8 @@ impl Worker {
     ) {
         let ts = pkt.ts;
         if let L4::Icmp(ic) = &p.l4 {
-            if ic.is_error() && ic.embedded.is_some() {
+            // ICMPv4 errors quoting a packet are special; ICMPv6 errors are ordinary flows.
+            if !ic.v6 && ic.is_error() && ic.embedded.is_some() {
                 self.icmp_error(ic, p, pkt_len, depth, ts, sink);
                 return;
             }
@@ -365,7 +366,7 @@ impl Worker {
             .emit_app(&hdr, ts, Some(pkt.pcap_cnt), src, f.app_proto, sink);
     }
 
-    /// An ICMP error that quotes the packet it is about. Like Suricata, a destination
+    /// An ICMPv4 error that quotes the packet it is about. Like Suricata, a destination
     /// unreachable about a TCP or UDP packet is counted in that packet's flow (when it exists);
     /// other errors form no flow.
     fn icmp_error(
@@ -473,16 +474,23 @@ fn icmp_counterpart(v6: bool, t: u8) -> Option<u8> {
     })
 }
 
-/// The flow key of a packet and the ports stored for its client/server. ICMP flows are keyed by
-/// the unordered pair (type, counterpart type); protocols without ports use 0.
+/// The flow key of a packet and the ports stored for its client/server. ICMP messages use
+/// their type as the source "port" and the type that answers it (0 when none) as the
+/// destination "port", as Suricata does: a request and its reply are one flow, while the same
+/// request sent the other way is another.
 fn flow_key(p: &Packet<'_>, depth: u8) -> (FlowKey, u16, u16) {
     match &p.l4 {
         L4::Icmp(ic) => {
-            let cp = icmp_counterpart(ic.v6, ic.kind).unwrap_or(ic.kind);
-            let (lo, hi) = (ic.kind.min(cp), ic.kind.max(cp));
-            let (mut key, _) = FlowKey::canonical(p.src, 0, p.dst, 0, p.proto, p.vlan, depth);
-            key.lo_port = u16::from(lo);
-            key.hi_port = u16::from(hi);
+            let cp = icmp_counterpart(ic.v6, ic.kind).unwrap_or(0);
+            let (key, _) = FlowKey::canonical(
+                p.src,
+                u16::from(ic.kind),
+                p.dst,
+                u16::from(cp),
+                p.proto,
+                p.vlan,
+                depth,
+            );
             (key, 0, 0)
         }
         _ if matches!(p.proto, 6 | 17 | 132) => {
