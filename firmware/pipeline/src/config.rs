@@ -72,6 +72,81 @@ pub struct AnomalyTypes {
     pub applayer: bool,
 }
 
+/// Which EVE event types are written (`outputs.eve-log.types`). All on by default; a YAML
+/// configuration that lists types turns on only those, as Suricata does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EveTypes {
+    /// `flow`.
+    pub flow: bool,
+    /// `http`.
+    pub http: bool,
+    /// `tls`.
+    pub tls: bool,
+    /// `dns`.
+    pub dns: bool,
+    /// `fileinfo` (Suricata's `files` logger).
+    pub files: bool,
+    /// `anomaly`.
+    pub anomaly: bool,
+    /// `alert`.
+    pub alert: bool,
+    /// `stats`.
+    pub stats: bool,
+}
+
+impl EveTypes {
+    const ALL: EveTypes = EveTypes {
+        flow: true,
+        http: true,
+        tls: true,
+        dns: true,
+        files: true,
+        anomaly: true,
+        alert: true,
+        stats: true,
+    };
+    const NONE: EveTypes = EveTypes {
+        flow: false,
+        http: false,
+        tls: false,
+        dns: false,
+        files: false,
+        anomaly: false,
+        alert: false,
+        stats: false,
+    };
+
+    /// The flag for a Suricata logger name, if it is one we write.
+    fn slot(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "flow" => &mut self.flow,
+            "http" => &mut self.http,
+            "tls" => &mut self.tls,
+            "dns" => &mut self.dns,
+            "files" | "file" | "fileinfo" => &mut self.files,
+            "anomaly" => &mut self.anomaly,
+            "alert" => &mut self.alert,
+            "stats" => &mut self.stats,
+            _ => return None,
+        })
+    }
+
+    /// Whether events of `event_type` are written.
+    pub fn allows(&self, event_type: &str) -> bool {
+        match event_type {
+            "flow" => self.flow,
+            "http" => self.http,
+            "tls" => self.tls,
+            "dns" => self.dns,
+            "fileinfo" => self.files,
+            "anomaly" => self.anomaly,
+            "alert" => self.alert,
+            "stats" => self.stats,
+            _ => true,
+        }
+    }
+}
+
 /// Everything a run needs to know.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -93,6 +168,10 @@ pub struct Settings {
     pub anomaly: AnomalyTypes,
     /// Log `flow` records.
     pub log_flows: bool,
+    /// Event types written.
+    pub eve_types: EveTypes,
+    /// Whether flows are keyed by VLAN ids (`vlan.use-for-tracking`).
+    pub vlan_tracking: bool,
     /// Rule variables and detection settings kept for the signature engine
     /// (`vars.*`, `packet-alert-max`, classification/reference files …).
     pub detect: BTreeMap<String, String>,
@@ -118,6 +197,8 @@ impl Default for Settings {
                 applayer: true,
             },
             log_flows: true,
+            eve_types: EveTypes::ALL,
+            vlan_tracking: true,
             detect: BTreeMap::new(),
         }
     }
@@ -209,6 +290,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "outputs.eve-log.community-id-seed",
     "outputs.eve-log.types.anomaly.types.{decode,stream,applayer}",
     "outputs.eve-log.types.flow.enabled",
+    "outputs.eve-log.types.{flow,http,tls,dns,files,anomaly,alert,stats}",
+    "vlan.use-for-tracking",
+    "logging.*",
     "app-layer.protocols.*",
     "outputs.eve-log.types.{http,tls,dns,files}.*",
     "packet-alert-max",
@@ -357,7 +441,37 @@ impl Settings {
                 }
             }
             ["outputs", "eve-log", "types", "flow", "enabled"] => {
-                self.log_flows = parse_bool(key, v)?
+                self.log_flows = parse_bool(key, v)?;
+                self.eve_types.flow = self.log_flows;
+            }
+            ["outputs", "eve-log", "types", t] => {
+                let on = v.trim().is_empty() || parse_bool(key, v)?;
+                match self.eve_types.slot(t) {
+                    Some(slot) => *slot = on,
+                    None => return Err(unknown(key)),
+                }
+            }
+            ["outputs", "eve-log", "types", t, "enabled"] if *t != "flow" => {
+                let on = parse_bool(key, v)?;
+                match self.eve_types.slot(t) {
+                    Some(slot) => *slot = on,
+                    None => return Err(unknown(key)),
+                }
+            }
+            ["outputs", "eve-log", "enabled"] => {
+                if !parse_bool(key, v)? {
+                    self.eve_types = EveTypes::NONE;
+                }
+            }
+            ["outputs", "eve-log", "filename" | "filetype" | "pcap-file" | "metadata"] => {}
+            ["vlan", "use-for-tracking"] => self.vlan_tracking = parse_bool(key, v)?,
+            // Suricata's own logging (verbosity, log files) has no meaning here.
+            ["logging", ..] => {}
+            ["stream", "reassembly", "urgent", "policy"] => {
+                // Urgent data is always delivered in line with the stream.
+                if v.trim() != "inline" {
+                    return Err(bad(key, v, "only 'inline' urgent handling is supported"));
+                }
             }
             ["app-layer", "protocols", ..] | ["outputs", "eve-log", "types", ..] => {
                 self.app.apply(key, v).map_err(|why| match why {
@@ -389,6 +503,18 @@ impl Settings {
             })?;
         let mut flat = Vec::new();
         flatten("", &doc, &mut flat);
+        // A configuration that lists EVE types writes only those.
+        if flat.iter().any(|(k, _)| k.starts_with("outputs.eve-log.types.")) {
+            self.eve_types = EveTypes::NONE;
+            for (k, _) in &flat {
+                if let Some(rest) = k.strip_prefix("outputs.eve-log.types.") {
+                    let name = rest.split('.').next().unwrap_or("");
+                    if let Some(slot) = self.eve_types.slot(name) {
+                        *slot = true;
+                    }
+                }
+            }
+        }
         let mut unused = Vec::new();
         for (k, v) in flat {
             match self.set(&k, &v) {
@@ -460,7 +586,8 @@ fn flatten(prefix: &str, v: &serde_yaml::Value, out: &mut Vec<(String, String)>)
                 }
             }
         }
-        Value::Null => {}
+        // `- http:` with nothing below it: the key itself is the setting.
+        Value::Null => out.push((prefix.to_owned(), String::new())),
         other => out.push((prefix.to_owned(), scalar(other))),
     }
 }

@@ -20,7 +20,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use events::Event;
 use types::Timestamp;
 
-use crate::config::{ChecksumMode, Settings};
+use crate::config::{ChecksumMode, EveTypes, Settings};
 use crate::stats::WorkerStats;
 use crate::worker::{EventSink, PacketIn, Worker};
 
@@ -56,11 +56,15 @@ pub struct RunSummary {
 struct JsonSink<F: FnMut(Vec<u8>)> {
     buf: Vec<u8>,
     counts: BTreeMap<&'static str, u64>,
+    types: EveTypes,
     flush: F,
 }
 
 impl<F: FnMut(Vec<u8>)> EventSink for JsonSink<F> {
     fn emit(&mut self, ev: &Event) {
+        if !self.types.allows(ev.body.event_type()) {
+            return;
+        }
         ev.write_json(&mut self.buf);
         *self.counts.entry(ev.body.event_type()).or_insert(0) += 1;
         if self.buf.len() >= JSON_CHUNK {
@@ -163,6 +167,7 @@ fn replay_single(
     let mut sink = JsonSink {
         buf: Vec::with_capacity(JSON_CHUNK + 4096),
         counts: BTreeMap::new(),
+        types: settings.eve_types,
         flush: |b: Vec<u8>| {
             if io_err.is_none() {
                 if let Err(e) = out.write_all(&b) {
@@ -275,10 +280,12 @@ fn replay_multi(
             thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .spawn(move || {
+                    let types = settings.eve_types;
                     let mut worker = Worker::new(settings, registry, w as u64);
                     let mut sink = JsonSink {
                         buf: Vec::with_capacity(JSON_CHUNK + 4096),
                         counts: BTreeMap::new(),
+                        types,
                         flush: |b: Vec<u8>| {
                             let _ = json_tx.send(b);
                         },

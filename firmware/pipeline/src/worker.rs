@@ -261,7 +261,10 @@ impl Worker {
                 return;
             }
         }
-        let (key, sp, dp) = flow_key(p, depth);
+        let (mut key, sp, dp) = flow_key(p, depth);
+        if !self.ctx.settings.vlan_tracking {
+            key.vlan = [0, 0];
+        }
         let (mut idx, mut created) = self.lookup_or_create(&key, p, sp, dp, ts, sink);
         let tcp_hdr = p.tcp().copied();
         // A bare SYN on an existing flow may start a new session on the same tuple.
@@ -342,7 +345,10 @@ impl Worker {
                         f.tcp_state = Some(st.as_str());
                         f.state = match st {
                             TcpState::SynSent | TcpState::SynRecv => FlowState::New,
-                            TcpState::TimeWait | TcpState::Closed => FlowState::Closed,
+                            TcpState::TimeWait
+                            | TcpState::LastAck
+                            | TcpState::Closing
+                            | TcpState::Closed => FlowState::Closed,
                             _ => FlowState::Established,
                         };
                     }

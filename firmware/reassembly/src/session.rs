@@ -15,15 +15,15 @@ pub enum TcpState {
     SynRecv,
     /// Handshake complete (or picked up midstream).
     Established,
-    /// Client sent FIN.
+    /// Server sent FIN first (Suricata names states from the server's side).
     FinWait1,
-    /// Server acknowledged the client's FIN.
+    /// Client acknowledged the server's FIN.
     FinWait2,
-    /// Both FINs seen, last ACK pending.
+    /// Server closed first, then the client: the last ACK is pending.
     TimeWait,
-    /// Server sent FIN first, then the client.
+    /// Client closed first, then the server: the last ACK is pending.
     LastAck,
-    /// Server sent FIN first.
+    /// Client sent FIN first.
     CloseWait,
     /// Both sent FIN at the same time.
     Closing,
@@ -280,28 +280,30 @@ impl TcpSession {
                 self.half[s].fin = Some(fin);
             }
             self.drain(s, cfg, pool, sink);
+            // Suricata names states from the server's side: the client closing first is
+            // CLOSE_WAIT, the server closing first FIN_WAIT1.
             self.state = match (self.state, s) {
-                (TcpState::Established, 0) => TcpState::FinWait1,
-                (TcpState::Established, _) => TcpState::CloseWait,
-                (TcpState::FinWait1, 1) | (TcpState::FinWait2, 1) => {
-                    if f.ack() && self.acks_fin(0, tcp.ack) {
+                (TcpState::Established, 0) => TcpState::CloseWait,
+                (TcpState::Established, _) => TcpState::FinWait1,
+                (TcpState::FinWait1, 0) | (TcpState::FinWait2, 0) => {
+                    if f.ack() && self.acks_fin(1, tcp.ack) {
                         TcpState::TimeWait
                     } else {
                         TcpState::Closing
                     }
                 }
-                (TcpState::CloseWait, 0) => TcpState::LastAck,
+                (TcpState::CloseWait, 1) => TcpState::LastAck,
                 (st, _) => st,
             };
         }
         if f.ack() {
             self.on_ack(o, tcp.ack, ev);
             self.state = match (self.state, s) {
-                (TcpState::FinWait1, 1) if self.acks_fin(0, tcp.ack) && !f.fin() => {
+                (TcpState::FinWait1, 0) if self.acks_fin(1, tcp.ack) && !f.fin() => {
                     TcpState::FinWait2
                 }
-                (TcpState::LastAck, 1) if self.acks_fin(0, tcp.ack) => TcpState::Closed,
-                (TcpState::TimeWait, 0) if self.acks_fin(1, tcp.ack) => TcpState::Closed,
+                (TcpState::LastAck, 0) if self.acks_fin(1, tcp.ack) => TcpState::Closed,
+                (TcpState::TimeWait, 1) if self.acks_fin(0, tcp.ack) => TcpState::Closed,
                 (TcpState::Closing, _) if self.acks_fin(o, tcp.ack) => TcpState::TimeWait,
                 (st, _) => st,
             };

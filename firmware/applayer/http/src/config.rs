@@ -64,6 +64,11 @@ pub struct HttpConfig {
     /// ends at the first SP: `CONNECT host:25 / HTTP/1.0` has URI `host:25` and protocol
     /// `/ HTTP/1.0`.
     pub allow_space_uri: bool,
+    /// `double-decode-path`: the normalised path (file names) is %-decoded a second time
+    /// (Suricata: off).
+    pub double_decode_path: bool,
+    /// `double-decode-query`: the normalised query is %-decoded a second time (off).
+    pub double_decode_query: bool,
 }
 
 impl Default for HttpConfig {
@@ -82,6 +87,8 @@ impl Default for HttpConfig {
             headers_limit: 1024,
             max_tx: 512,
             allow_space_uri: false,
+            double_decode_path: false,
+            double_decode_query: false,
         }
     }
 }

@@ -315,6 +315,18 @@ impl Multipart {
     }
 }
 
+impl Multipart {
+    /// File bytes held back while looking for a boundary that may straddle the next chunk.
+    /// Suricata still stores them when the flow ends inside the part (the file is then
+    /// truncated): a 100 KiB upload cut by the end of the capture keeps all its bytes.
+    pub(crate) fn take_pending(&mut self) -> Option<Vec<u8>> {
+        if self.state != MpState::Data || !self.in_file || self.buf.is_empty() {
+            return None;
+        }
+        Some(std::mem::take(&mut self.buf))
+    }
+}
+
 /// The `filename=` of a part's Content-Disposition header.
 fn part_filename(headers: &[u8]) -> Option<Vec<u8>> {
     for line in headers.split(|&c| c == b'\n') {

@@ -185,6 +185,8 @@ pub struct HttpState {
     out_next_tx: u64,
     out_data_other_at_tx_end: bool,
     decomp: Option<Chain>,
+    /// Request body decoder (Content-Encoding of the current request).
+    req_decomp: Option<Chain>,
     multipart: Option<Multipart>,
     events: usize,
     dead: bool,
@@ -222,6 +224,7 @@ impl HttpState {
             out_next_tx: 0,
             out_data_other_at_tx_end: false,
             decomp: None,
+            req_decomp: None,
             multipart: None,
             events: 0,
             dead: false,
@@ -397,6 +400,15 @@ impl HttpState {
     /// Flow end (or parser failure): truncate open files, log everything not yet logged.
     fn flush_all(&mut self, o: &mut Out<'_>) {
         let cfg = Arc::clone(&self.cfg);
+        if let Some(id) = self.req.tx {
+            let pending = self.multipart.as_mut().and_then(Multipart::take_pending);
+            if let (Some(d), Some(f)) = (
+                pending,
+                self.tx_mut(id).and_then(|t| t.request_files.last_mut()),
+            ) {
+                f.append(&d);
+            }
+        }
         let ids: Vec<u64> = self.txs.iter().map(|t| t.id).collect();
         for id in ids {
             if let Some(tx) = self.tx_mut(id) {
@@ -446,15 +458,40 @@ impl HttpState {
 
     // ----- body handling (Suricata's callbacks) --------------------------------------------
 
+    /// Raw request body bytes (libhtp `htp_tx_req_process_body_data_ex`): counted, decoded
+    /// when the request has a Content-Encoding, then handed on.
     fn request_body_data(&mut self, data: &[u8], o: &mut Out<'_>) {
         let Some(id) = self.req.tx else { return };
-        let cfg = Arc::clone(&self.cfg);
-        let limit = cfg.request_body_limit;
         let Some(tx) = self.tx_mut(id) else { return };
         tx.request_message_len = tx.request_message_len.saturating_add(data.len() as u64);
         if data.is_empty() {
             return;
         }
+        match self.req_decomp.as_mut() {
+            Some(chain) if !chain.is_empty() => {
+                let mut evs = Vec::new();
+                let decoded = chain.feed(data, self.cfg.decompress_limit, &mut evs);
+                for e in evs {
+                    let ev = match e {
+                        DecompressEvent::Failed => HttpEvent::GzipDecompressionFailed,
+                        DecompressEvent::Bomb => HttpEvent::CompressionBomb,
+                    };
+                    self.req_event(ev, o);
+                }
+                self.request_body_decoded(&decoded, o);
+            }
+            _ => self.request_body_decoded(data, o),
+        }
+    }
+
+    /// Decoded request body bytes: inspection buffer, PUT/POST files, multipart parts.
+    fn request_body_decoded(&mut self, data: &[u8], o: &mut Out<'_>) {
+        let Some(id) = self.req.tx else { return };
+        if data.is_empty() {
+            return;
+        }
+        let limit = self.cfg.request_body_limit;
+        let Some(tx) = self.tx_mut(id) else { return };
         let before = tx.request_body.total;
         tx.request_body.append(data, limit);
         // The part of this chunk inside the limit is stored; anything past it truncates.
@@ -783,6 +820,7 @@ impl HttpState {
         self.req.tx = Some(id);
         self.req.content_length = -1;
         self.req.body_left = -1;
+        self.req_decomp = None;
         if let Some(tx) = self.tx_mut(id) {
             tx.request_progress = Progress::Line;
         }
@@ -820,6 +858,7 @@ impl HttpState {
         let (data, _) = chomp(&line);
         let data = data.to_vec();
         let allow_space = self.cfg.allow_space_uri;
+        let (double_path, double_query) = (self.cfg.double_decode_path, self.cfg.double_decode_query);
         let mut warns: Vec<HttpEvent> = Vec::new();
         let Some(tx) = self.tx_mut(id) else {
             return Rc::Error;
@@ -842,7 +881,11 @@ impl HttpState {
             tx.norm_uri = Some(n);
         } else if let Some(u) = tx.uri.clone() {
             tx.parsed_uri = parse_uri(&u);
-            tx.norm_uri = Some(crate::uri::normalize(&tx.parsed_uri));
+            let mut n = crate::uri::normalize(&tx.parsed_uri);
+            if crate::uri::double_decode(&mut n, double_path, double_query) {
+                warns.push(HttpEvent::DoubleEncodedUri);
+            }
+            tx.norm_uri = Some(n);
         } else {
             tx.norm_uri = Some(crate::uri::NormalizedUri {
                 port_number: -1,
@@ -998,6 +1041,7 @@ impl HttpState {
         if rc != Rc::Ok {
             return rc;
         }
+        self.req_setup_decompression(id, o);
         self.req_state = ReqState::ConnectCheck;
         Rc::Ok
     }
@@ -1312,10 +1356,13 @@ impl HttpState {
     }
 
     /// libhtp `htp_connp_REQ_FINALIZE`: what follows a request in the same chunk is either the
-    /// next request (a known method) or more body ("Unexpected request body").
+    /// next request (a known method) or more body ("Unexpected request body"). A line that
+    /// starts with a bare LF ends the request without being consumed: the LF then opens the
+    /// next transaction as an ignored line (Suricata logs that transaction, empty, if nothing
+    /// follows), while `\r\n` or `xyz\n` lines are body.
     fn req_finalize(&mut self, cur: &mut Cur<'_>, o: &mut Out<'_>) -> Rc {
         if self.in_status != Status::Closed {
-            if cur.at_end() && self.req.line.is_empty() {
+            if self.req.line.is_empty() && matches!(cur.peek(), None | Some(LF)) {
                 return self.request_complete(o);
             }
             if !self.req_read_line(cur) {
@@ -1849,8 +1896,6 @@ impl HttpState {
 
     /// libhtp `htp_tx_state_response_headers`: set up decompression.
     fn res_state_headers(&mut self, id: u64, o: &mut Out<'_>) -> Rc {
-        let decompression = self.cfg.decompression;
-        let layer_limit = self.cfg.decompress_layer_limit as usize;
         let Some(tx) = self.tx(id) else {
             return Rc::Error;
         };
@@ -1862,47 +1907,10 @@ impl HttpState {
         let Some(ce) = ce else {
             return Rc::Ok;
         };
-        if !decompression {
+        if !self.cfg.decompression {
             return Rc::Ok;
         }
-        let mut evs = Vec::new();
-        let mut codings: Vec<CeCoding> = Vec::new();
-        if eq_nocase_norzero(&ce, b"gzip") || eq_nocase_norzero(&ce, b"x-gzip") {
-            codings.push(CeCoding::Gzip);
-        } else if eq_nocase_norzero(&ce, b"deflate") || eq_nocase_norzero(&ce, b"x-deflate") {
-            codings.push(CeCoding::Deflate);
-        } else if eq_nocase_norzero(&ce, b"inflate")
-            || eq_nocase_norzero(&ce, b"none")
-            || eq_nocase_norzero(&ce, b"lzma")
-        {
-            // nothing to decode (LZMA is disabled in Suricata's default configuration)
-        } else {
-            let mut layers = 0usize;
-            for tok in ce
-                .split(|&c| c == b',' || c == b' ')
-                .filter(|t| !t.is_empty())
-            {
-                layers += 1;
-                if (layer_limit != 0 && layers > layer_limit) || layers > MAX_DECOMPRESS_LAYERS {
-                    evs.push(HttpEvent::TooManyEncodingLayers);
-                    break;
-                }
-                if find_nocase(tok, b"gzip").is_some() {
-                    if !(tok == b"gzip" || tok == b"x-gzip") {
-                        evs.push(HttpEvent::AbnormalCeHeader);
-                    }
-                    codings.push(CeCoding::Gzip);
-                } else if find_nocase(tok, b"deflate").is_some() {
-                    if !(tok == b"deflate" || tok == b"x-deflate") {
-                        evs.push(HttpEvent::AbnormalCeHeader);
-                    }
-                    codings.push(CeCoding::Deflate);
-                } else if tok == b"lzma" || tok == b"inflate" || tok == b"none" {
-                } else {
-                    evs.push(HttpEvent::AbnormalCeHeader);
-                }
-            }
-        }
+        let (codings, evs) = content_encodings(&ce, self.cfg.decompress_layer_limit);
         if !codings.is_empty() {
             self.decomp = Some(Chain::new(&codings));
         }
@@ -1910,6 +1918,30 @@ impl HttpState {
             self.res_event(e, o);
         }
         Rc::Ok
+    }
+
+    /// Request bodies are decoded too: Suricata turns on libhtp's `request_decompression`, so
+    /// files uploaded with `Content-Encoding: gzip` are stored decoded (same rules and limits
+    /// as responses).
+    fn req_setup_decompression(&mut self, id: u64, o: &mut Out<'_>) {
+        self.req_decomp = None;
+        if !self.cfg.decompression {
+            return;
+        }
+        let Some(ce) = self
+            .tx(id)
+            .and_then(|t| t.request_headers.value("content-encoding"))
+            .map(<[u8]>::to_vec)
+        else {
+            return;
+        };
+        let (codings, evs) = content_encodings(&ce, self.cfg.decompress_layer_limit);
+        if !codings.is_empty() {
+            self.req_decomp = Some(Chain::new(&codings));
+        }
+        for e in evs {
+            self.req_event(e, o);
+        }
     }
 
     fn res_chunked_length(&mut self, cur: &mut Cur<'_>, o: &mut Out<'_>) -> Rc {
@@ -2275,6 +2307,54 @@ impl HttpState {
         self.retire();
         ParseStatus::Ok
     }
+}
+
+/// libhtp's Content-Encoding handling (`htp_tx_state_response_headers` and its request twin):
+/// the plain `gzip`/`x-gzip`, `deflate`/`x-deflate` values take the fast path; `inflate`,
+/// `none` and `lzma` (off in Suricata's configuration) decode nothing; anything else is split
+/// on commas and spaces into layers, bounded by `layer_limit` (0 = unbounded) and
+/// [`MAX_DECOMPRESS_LAYERS`], with `ABNORMAL_CE_HEADER` for odd spellings.
+fn content_encodings(ce: &[u8], layer_limit: u32) -> (Vec<CeCoding>, Vec<HttpEvent>) {
+    let layer_limit = layer_limit as usize;
+    let mut evs = Vec::new();
+    let mut codings: Vec<CeCoding> = Vec::new();
+    if eq_nocase_norzero(ce, b"gzip") || eq_nocase_norzero(ce, b"x-gzip") {
+        codings.push(CeCoding::Gzip);
+    } else if eq_nocase_norzero(ce, b"deflate") || eq_nocase_norzero(ce, b"x-deflate") {
+        codings.push(CeCoding::Deflate);
+    } else if eq_nocase_norzero(ce, b"inflate")
+        || eq_nocase_norzero(ce, b"none")
+        || eq_nocase_norzero(ce, b"lzma")
+    {
+        // nothing to decode (LZMA is disabled in Suricata's default configuration)
+    } else {
+        let mut layers = 0usize;
+        for tok in ce
+            .split(|&c| c == b',' || c == b' ')
+            .filter(|t| !t.is_empty())
+        {
+            layers += 1;
+            if (layer_limit != 0 && layers > layer_limit) || layers > MAX_DECOMPRESS_LAYERS {
+                evs.push(HttpEvent::TooManyEncodingLayers);
+                break;
+            }
+            if find_nocase(tok, b"gzip").is_some() {
+                if !(tok == b"gzip" || tok == b"x-gzip") {
+                    evs.push(HttpEvent::AbnormalCeHeader);
+                }
+                codings.push(CeCoding::Gzip);
+            } else if find_nocase(tok, b"deflate").is_some() {
+                if !(tok == b"deflate" || tok == b"x-deflate") {
+                    evs.push(HttpEvent::AbnormalCeHeader);
+                }
+                codings.push(CeCoding::Deflate);
+            } else if tok == b"lzma" || tok == b"inflate" || tok == b"none" {
+            } else {
+                evs.push(HttpEvent::AbnormalCeHeader);
+            }
+        }
+    }
+    (codings, evs)
 }
 
 /// libhtp `htp_parse_request_line_generic_ex` (IDS personality, `allow_space_uri` as

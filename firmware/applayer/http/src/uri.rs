@@ -299,6 +299,32 @@ pub(crate) fn normalize(u: &ParsedUri) -> NormalizedUri {
     n
 }
 
+/// libhtp's `double_decode_normalized_path` / `_query` (Suricata `double-decode-path` /
+/// `double-decode-query`): the normalised path (query) is decoded once more. True when that
+/// changed something, which libhtp reports as `DOUBLE_ENCODED_URI`.
+pub(crate) fn double_decode(n: &mut NormalizedUri, path: bool, query: bool) -> bool {
+    let mut changed = false;
+    if path {
+        if let Some(p) = n.path.as_mut() {
+            let d = decode_path(p);
+            if d.len() < p.len() {
+                changed = true;
+            }
+            *p = d;
+        }
+    }
+    if query {
+        if let Some(q) = n.query.as_mut() {
+            let d = urldecode_simple(q);
+            if d.len() < q.len() {
+                changed = true;
+            }
+            *q = d;
+        }
+    }
+    changed
+}
+
 /// %-decoding where invalid escapes stay as they are.
 fn urldecode_simple(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
@@ -361,8 +387,14 @@ fn decode_path(b: &[u8]) -> Vec<u8> {
     out
 }
 
-/// UTF-8 best-fit conversion: valid multi-byte sequences become one byte (code points below
-/// 0x100 map to themselves, others to `?`); invalid sequences are left as they are.
+/// libhtp's UTF-8 path decoding with best-fit conversion (`utf8_convert_bestfit`, on in the
+/// IDS personality): every well-formed sequence (overlong forms accepted, surrogates and code
+/// points past U+10FFFF refused) becomes one byte, its code point when below 0x100, else the
+/// replacement byte `?` (libhtp's Windows-1252 best-fit table is not reproduced: such
+/// characters are rare in paths and only change file names). A byte that cannot continue the
+/// current sequence emits `?`; it is consumed when it was the lead byte, and otherwise starts
+/// the next sequence. A sequence cut short by the end of the path is dropped. Suricata names
+/// files with the result: `/a%FCb` gives `/a?b`, `/x%E2%82` gives `/x`.
 fn utf8_bestfit(b: &[u8]) -> Vec<u8> {
     if b.is_ascii() {
         return b.to_vec();
@@ -370,27 +402,54 @@ fn utf8_bestfit(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        let n = match c {
-            0xc2..=0xdf => 2,
-            0xe0..=0xef => 3,
-            0xf0..=0xf4 => 4,
-            _ => 1,
-        };
-        if n > 1 {
-            if let Some(seq) = b.get(i..i + n) {
-                if let Ok(s) = std::str::from_utf8(seq) {
-                    if let Some(ch) = s.chars().next() {
-                        let cp = u32::from(ch);
-                        out.push(u8::try_from(cp).unwrap_or(b'?'));
-                        i += n;
-                        continue;
-                    }
-                }
+        let lead = b[i];
+        // (sequence length, allowed range of the second byte)
+        let (n, lo, hi) = match lead {
+            0x00..=0x7f => {
+                out.push(lead);
+                i += 1;
+                continue;
             }
+            0xc0..=0xdf => (2, 0x80, 0xbf),
+            0xed => (3, 0x80, 0x9f),
+            0xe0..=0xef => (3, 0x80, 0xbf),
+            0xf0..=0xf3 => (4, 0x80, 0xbf),
+            0xf4 => (4, 0x80, 0x8f),
+            _ => {
+                // A continuation byte or 0xf5..: invalid as a lead byte.
+                out.push(b'?');
+                i += 1;
+                continue;
+            }
+        };
+        let mut cp = u32::from(lead) & (0xff >> (n + 1));
+        let mut k = 1;
+        let mut bad = false;
+        while k < n {
+            let Some(&c) = b.get(i + k) else {
+                // Cut short by the end of the path: dropped.
+                return out;
+            };
+            let ok = if k == 1 {
+                (lo..=hi).contains(&c)
+            } else {
+                (0x80..=0xbf).contains(&c)
+            };
+            if !ok {
+                bad = true;
+                break;
+            }
+            cp = (cp << 6) | (u32::from(c) & 0x3f);
+            k += 1;
         }
-        out.push(c);
-        i += 1;
+        if bad {
+            // The offending byte starts the next sequence.
+            out.push(b'?');
+            i += k;
+            continue;
+        }
+        out.push(u8::try_from(cp).unwrap_or(b'?'));
+        i += n;
     }
     out
 }
@@ -533,6 +592,31 @@ mod tests {
         assert_eq!(n.path.as_deref(), Some(&b"/a/c/d e/f"[..]));
         let n = normalize(&parse_uri(b"/%zz%u0041"));
         assert_eq!(n.path.as_deref(), Some(&b"/%zzA"[..]));
+    }
+
+    /// UTF-8 in paths, as Suricata 7.0.10 names the files (checked against it).
+    #[test]
+    fn path_utf8_bestfit() {
+        let p = |u: &[u8]| normalize(&parse_uri(u)).path.unwrap_or_default();
+        assert_eq!(p(b"/a%FCb"), b"/a?b");
+        assert_eq!(p(b"/a%C3%A9b"), b"/a\xe9b");
+        assert_eq!(p(b"/x%E2%82"), b"/x");
+        assert_eq!(p(b"/a%01b%7Fc"), b"/a\x01b\x7fc");
+        // overlong forms decode, a bad continuation restarts at that byte
+        assert_eq!(p(b"/%C1%81"), b"/A");
+        assert_eq!(p(b"/%C3A"), b"/?A");
+        assert_eq!(p(b"/%E2%82%AC"), b"/?");
+    }
+
+    #[test]
+    fn path_double_decode() {
+        let mut n = normalize(&parse_uri(b"/evil%2527sqli?a=%2541"));
+        assert_eq!(n.path.as_deref(), Some(&b"/evil%27sqli"[..]));
+        assert!(double_decode(&mut n, true, true));
+        assert_eq!(n.path.as_deref(), Some(&b"/evil'sqli"[..]));
+        assert_eq!(n.query.as_deref(), Some(&b"a=%41"[..]));
+        let mut n = normalize(&parse_uri(b"/plain"));
+        assert!(!double_decode(&mut n, true, true));
     }
 
     #[test]
