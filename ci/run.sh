@@ -35,11 +35,16 @@ run_conformance() {
 run_fuzz() {
   local secs=${1:-20}
   step "fuzz smoke (${secs}s per target)"
-  (cd firmware/fuzz && for t in $(cargo fuzz list); do
-     RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >/dev/null 2>"../../target/fuzz-$t.log" \
-       || { tail -30 "../../target/fuzz-$t.log"; exit 1; }
-     echo "  $t: ok"
-   done)
+  mkdir -p target
+  for t in $(cargo fuzz list --fuzz-dir firmware/fuzz); do
+    # Fuzz a scratch copy of the committed seeds so the run never writes into the repository.
+    rm -rf "target/fuzz-corpus/$t" && mkdir -p "target/fuzz-corpus/$t"
+    cp firmware/fuzz/corpus/"$t"/* "target/fuzz-corpus/$t/" 2>/dev/null || true
+    RUSTC_BOOTSTRAP=1 cargo fuzz run -O --fuzz-dir firmware/fuzz "$t" "target/fuzz-corpus/$t" -- \
+        -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 >/dev/null 2>"target/fuzz-$t.log" \
+      || { tail -40 "target/fuzz-$t.log"; exit 1; }
+    echo "  $t: $(grep -o 'Done [0-9]* runs' "target/fuzz-$t.log" | tail -1)"
+  done
 }
 
 case "$job" in

@@ -157,10 +157,19 @@ impl fmt::Debug for Open {
     }
 }
 
+/// One input of a [`FileSource`].
+#[derive(Debug, Clone)]
+enum Input {
+    /// A file on disk.
+    Path(PathBuf),
+    /// Bytes already in memory (tests, fuzzing, captures received over the network).
+    Memory(std::sync::Arc<[u8]>),
+}
+
 /// Reads pcap and pcapng files one after the other as one packet stream.
 #[derive(Debug)]
 pub struct FileSource {
-    pending: VecDeque<PathBuf>,
+    pending: VecDeque<Input>,
     cur: Option<Open>,
     buf: Vec<u8>,
     start: usize,
@@ -214,7 +223,7 @@ impl FileSource {
         FileSource {
             pending: paths
                 .into_iter()
-                .map(|p| p.as_ref().to_path_buf())
+                .map(|p| Input::Path(p.as_ref().to_path_buf()))
                 .collect(),
             cur: None,
             buf: vec![0; READ_CHUNK * 2],
@@ -224,6 +233,13 @@ impl FileSource {
             errors: Vec::new(),
             stats: SourceStats::default(),
         }
+    }
+
+    /// A source over one capture held in memory (named `<memory>` in errors).
+    pub fn from_bytes(bytes: impl Into<std::sync::Arc<[u8]>>) -> FileSource {
+        let mut s = FileSource::new(std::iter::empty::<PathBuf>());
+        s.pending.push_back(Input::Memory(bytes.into()));
+        s
     }
 
     /// Counters so far.
@@ -287,10 +303,10 @@ impl FileSource {
 
     /// Opens the next pending file and reads its header; records failures and tries the next.
     fn open_next(&mut self) -> bool {
-        while let Some(path) = self.pending.pop_front() {
+        while let Some(input) = self.pending.pop_front() {
             self.start = 0;
             self.end = 0;
-            match self.open(&path) {
+            match self.open(&input) {
                 Ok(o) => {
                     self.cur = Some(o);
                     return true;
@@ -304,21 +320,34 @@ impl FileSource {
         false
     }
 
-    fn open(&mut self, path: &Path) -> Result<Open, FileError> {
+    fn open(&mut self, input: &Input) -> Result<Open, FileError> {
+        let memory_path = PathBuf::from("<memory>");
+        let path: &Path = match input {
+            Input::Path(p) => p,
+            Input::Memory(_) => &memory_path,
+        };
         let io_err = |source| FileError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let mut file = File::open(path).map_err(io_err)?;
-        let mut head = [0u8; 2];
-        let n = read_full(&mut file, &mut head).map_err(io_err)?;
-        let gz = n == 2 && head == [0x1f, 0x8b];
-        // Re-open rather than seek so that pipes and FIFOs would also work with the chain below.
-        let file = File::open(path).map_err(io_err)?;
+        let (gz, raw): (bool, Box<dyn Read + Send>) = match input {
+            Input::Path(p) => {
+                let mut file = File::open(p).map_err(io_err)?;
+                let mut head = [0u8; 2];
+                let n = read_full(&mut file, &mut head).map_err(io_err)?;
+                // Re-open rather than seek so that pipes and FIFOs work too.
+                let file = File::open(p).map_err(io_err)?;
+                (n == 2 && head == [0x1f, 0x8b], Box::new(file))
+            }
+            Input::Memory(b) => (
+                b.starts_with(&[0x1f, 0x8b]),
+                Box::new(io::Cursor::new(b.clone())),
+            ),
+        };
         let reader: Box<dyn Read + Send> = if gz {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
+            Box::new(flate2::read::MultiGzDecoder::new(raw))
         } else {
-            Box::new(file)
+            raw
         };
         let mut o = Open {
             path: path.to_path_buf(),
@@ -867,17 +896,15 @@ mod tests {
 pub mod fuzzing {
     use super::*;
 
-    /// Reads `data` as a capture file (written to a temp file) and drains it.
+    /// Reads `data` as a capture file and drains it.
     pub fn fuzz_file(data: &[u8]) {
-        use std::io::Write;
-        let path = std::env::temp_dir().join(format!("fuzz-capture-{}.bin", std::process::id()));
-        if let Ok(mut f) = File::create(&path) {
-            let _ = f.write_all(data);
-        }
-        let mut s = FileSource::new([&path]);
+        let mut s = FileSource::from_bytes(data.to_vec());
+        let mut n = 0usize;
         while let Some(p) = s.next_packet() {
-            std::hint::black_box(p.data.len());
+            assert!(p.data.len() <= MAX_FRAME_LEN);
+            n += 1;
         }
         let _ = s.take_errors();
+        std::hint::black_box(n);
     }
 }

@@ -504,8 +504,19 @@ impl Settings {
         let mut flat = Vec::new();
         flatten("", &doc, &mut flat);
         // A configuration that lists EVE types writes only those.
-        if flat.iter().any(|(k, _)| k.starts_with("outputs.eve-log.types.")) {
+        if flat
+            .iter()
+            .any(|(k, _)| k.starts_with("outputs.eve-log.types."))
+        {
             self.eve_types = EveTypes::NONE;
+            // Without `extended: yes` Suricata's HTTP and TLS loggers print the basic fields
+            // only; its shipped configuration is what turns extended on.
+            for k in [
+                "outputs.eve-log.types.http.extended",
+                "outputs.eve-log.types.tls.extended",
+            ] {
+                let _ = self.app.apply(k, "no");
+            }
             for (k, _) in &flat {
                 if let Some(rest) = k.strip_prefix("outputs.eve-log.types.") {
                     let name = rest.split('.').next().unwrap_or("");

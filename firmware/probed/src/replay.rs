@@ -120,8 +120,17 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     })
 }
 
+/// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
     let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let rss = peak_rss();
     let pps = s.source.packets as f64 / secs;
     if args.json {
         let v = serde_json::json!({
@@ -140,6 +149,11 @@ fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
             "stream_anomalies": s.stats.stream_events,
             "applayer_anomalies": s.stats.applayer_events,
             "invalid_checksums": s.stats.invalid_checksums,
+            "tcp_gaps": s.stats.tcp_gaps,
+            "tcp_memcap_drops": s.stats.tcp_memcap_drops,
+            "defrag_memcap_drops": s.stats.defrag_memcap_drops,
+            "flows_evicted": s.stats.flows_evicted,
+            "peak_rss_bytes": rss,
             "checksum_offload_detected": s.checksums_offloaded,
             "workers": workers,
             "elapsed_s": secs,
@@ -186,6 +200,16 @@ fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
         s.stats.stream_events,
         s.stats.applayer_events
     );
+    if s.stats.tcp_memcap_drops + s.stats.defrag_memcap_drops + s.stats.flows_evicted > 0 {
+        let _ = writeln!(
+            e,
+            "  caps hit: reassembly segments dropped {}, fragments dropped {}, flows evicted {}",
+            s.stats.tcp_memcap_drops, s.stats.defrag_memcap_drops, s.stats.flows_evicted
+        );
+    }
+    if let Some(r) = rss {
+        let _ = writeln!(e, "  peak memory: {:.1} MiB", r as f64 / 1048576.0);
+    }
     if s.checksums_offloaded {
         let _ = writeln!(
             e,

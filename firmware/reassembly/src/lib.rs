@@ -170,3 +170,73 @@ impl SegmentPool {
         }
     }
 }
+
+/// Fuzz entry points (see `firmware/fuzz`).
+#[doc(hidden)]
+pub mod fuzzing {
+    use decode::{Tcp, TcpFlags, TcpOptions};
+    use types::Direction;
+
+    use crate::{Chunk, OverlapPolicy, SegmentPool, StreamConfig, TcpSession};
+
+    /// Interprets `data` as a list of segments, `[dir|flags, seq offset (2 bytes), ack offset
+    /// (2 bytes), len, payload...]`, feeds them to one session with small caps, and checks the
+    /// invariants: memory within the memcap, delivered bytes within the depth, nothing leaked.
+    pub fn fuzz_segments(data: &[u8]) {
+        let Some((&policy, mut rest)) = data.split_first() else {
+            return;
+        };
+        let cfg = StreamConfig {
+            midstream: policy & 0x10 != 0,
+            async_oneside: policy & 0x20 != 0,
+            depth: 4096,
+            policy: match policy & 3 {
+                0 => OverlapPolicy::First,
+                1 => OverlapPolicy::Last,
+                2 => OverlapPolicy::Bsd,
+                _ => OverlapPolicy::Linux,
+            },
+            max_segments: 64,
+            memcap: 8192,
+        };
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut delivered = [0u64; 2];
+        let mut sink = |d: Direction, c: Chunk<'_>| match c {
+            Chunk::Data(b) => delivered[d.idx()] += b.len() as u64,
+            Chunk::Gap(n) => delivered[d.idx()] += n,
+            Chunk::Eof => {}
+        };
+        let base = [1000u32, 90_000u32];
+        while rest.len() >= 6 {
+            let (h, tail) = rest.split_at(6);
+            let dir = if h[0] & 0x80 != 0 {
+                Direction::ToClient
+            } else {
+                Direction::ToServer
+            };
+            let flags = h[0] & 0x3f | if h[0] & 0x40 != 0 { 0x10 } else { 0 };
+            let seq = base[dir.idx()].wrapping_add(u32::from(u16::from_be_bytes([h[1], h[2]])));
+            let ack = base[1 - dir.idx()].wrapping_add(u32::from(u16::from_be_bytes([h[3], h[4]])));
+            let len = usize::from(h[5]).min(tail.len());
+            let (payload, next) = tail.split_at(len);
+            let t = Tcp {
+                sport: 1,
+                dport: 2,
+                seq,
+                ack,
+                hlen: 20,
+                flags: TcpFlags(flags),
+                window: 65535,
+                urg_ptr: 0,
+                opts: TcpOptions::default(),
+            };
+            let _ = s.packet(dir, &t, payload, &cfg, &mut pool, &mut sink, &mut |_| {});
+            assert!(pool.memuse() <= cfg.memcap);
+            rest = next;
+        }
+        s.flush(&cfg, &mut pool, &mut sink);
+        assert_eq!(pool.memuse(), 0, "buffers leaked");
+        assert!(delivered[0] <= cfg.depth && delivered[1] <= cfg.depth);
+    }
+}
