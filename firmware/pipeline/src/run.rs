@@ -137,10 +137,11 @@ pub fn replay(
     let settings = Arc::new(settings);
     let registry = Arc::new(registry);
     let mut summary = if workers <= 1 {
-        replay_single(paths, settings, registry, out, on_progress, on_file_error)?
+        replay_single(paths, start, settings, registry, out, on_progress, on_file_error)?
     } else {
         replay_multi(
             paths,
+            start,
             settings,
             registry,
             out,
@@ -155,6 +156,7 @@ pub fn replay(
 
 fn replay_single(
     paths: &[PathBuf],
+    start: Instant,
     settings: Arc<Settings>,
     registry: Arc<Registry>,
     mut out: Box<dyn Write + Send>,
@@ -210,6 +212,8 @@ fn replay_single(
         summary.file_errors.push(e.to_string());
     }
     worker.finish(&mut sink);
+    // A final `stats` record, as Suricata writes at exit.
+    sink.emit(&worker.stats().to_event(worker.now(), start.elapsed().as_secs()));
     summary.events = sink.finish();
     if let Some(e) = io_err {
         return Err(e);
@@ -244,6 +248,7 @@ impl Batch {
 #[allow(clippy::too_many_arguments)]
 fn replay_multi(
     paths: &[PathBuf],
+    start: Instant,
     settings: Arc<Settings>,
     registry: Arc<Registry>,
     mut out: Box<dyn Write + Send>,
@@ -318,8 +323,6 @@ fn replay_multi(
                 })?,
         );
     }
-    drop(json_tx);
-
     let mut src = FileSource::new(paths);
     let mut ck = ChecksumAuto {
         mode: settings.checksum,
@@ -397,6 +400,17 @@ fn replay_multi(
             Err(_) => return Err(io::Error::other("a worker thread panicked")),
         }
     }
+    // A final `stats` record for the whole run, then let the writer finish.
+    if settings.eve_types.stats {
+        let mut line = Vec::new();
+        summary
+            .stats
+            .to_event(now, start.elapsed().as_secs())
+            .write_json(&mut line);
+        let _ = json_tx.send(line);
+        *summary.events.entry("stats").or_insert(0) += 1;
+    }
+    drop(json_tx);
     match writer.join() {
         Ok(r) => r?,
         Err(_) => return Err(io::Error::other("the writer thread panicked")),

@@ -73,28 +73,31 @@ impl WorkerStats {
         self.tcp_reassembly_memuse += o.tcp_reassembly_memuse;
     }
 
-    /// `(suricata-style dotted name, value)` pairs for the EVE `stats` event.
+    /// `(dotted name, value)` pairs for the EVE `stats` event, using Suricata's counter names
+    /// (only names its schema knows; the rest are in the run summary).
     pub fn counters(&self) -> Vec<(&'static str, u64)> {
         vec![
             ("decoder.pkts", self.packets),
             ("decoder.bytes", self.bytes),
-            ("decoder.ipv4_in_ipv6", 0),
-            ("decoder.tunnel", self.tunnelled),
-            ("decoder.event_count", self.decoder_events),
-            ("defrag.ipv4.fragments", self.fragments),
-            ("defrag.ipv4.reassembled", self.defrag_reassembled),
-            ("defrag.memcap_exception", self.defrag_memcap_drops),
             ("flow.total", self.flows_created),
             ("flow.active", self.flows_active),
-            ("flow.mgr.flows_timeout", self.flows_timed_out),
-            ("flow.mgr.flows_evicted", self.flows_evicted),
             ("tcp.sessions", self.tcp_sessions),
             ("tcp.invalid_checksum", self.invalid_checksums),
             ("tcp.reassembly_gap", self.tcp_gaps),
             ("tcp.segment_memcap_drop", self.tcp_memcap_drops),
             ("tcp.overlap_diff_data", self.tcp_overlaps),
             ("tcp.reassembly_memuse", self.tcp_reassembly_memuse),
-            ("app_layer.anomaly_count", self.applayer_events),
         ]
+    }
+
+    /// The EVE `stats` event for these counters at `ts`, `uptime` seconds into the run.
+    pub fn to_event(&self, ts: types::Timestamp, uptime: u64) -> events::Event {
+        events::Event::new(
+            ts,
+            events::Body::Stats(Box::new(events::stats::StatsEve::from_counters(
+                uptime,
+                self.counters(),
+            ))),
+        )
     }
 }

@@ -129,6 +129,11 @@ impl Worker {
         }
     }
 
+    /// The worker's clock: the latest packet time it has seen.
+    pub fn now(&self) -> Timestamp {
+        self.ctx.now
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> WorkerStats {
         let mut s = self.ctx.stats.clone();
