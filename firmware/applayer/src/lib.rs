@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod registry;
+mod starttls;
 
 pub use registry::{AppConfig, Registry};
 
@@ -38,6 +39,8 @@ enum State {
         buf: Vec<(Direction, Vec<u8>)>,
         bytes: [usize; 2],
         failed: [bool; 2],
+        /// The protocol the flow switched from (STARTTLS, CONNECT), if any.
+        from: Option<&'static str>,
     },
     Stream {
         name: &'static str,
@@ -79,7 +82,32 @@ impl AppLayer {
                 buf: Vec::new(),
                 bytes: [0; 2],
                 failed: [false; 2],
+                from: None,
             },
+        }
+    }
+
+    /// After a parse call: if the parser handed the stream over (STARTTLS, CONNECT), start
+    /// detecting again. Bytes of the current chunk after the switch point are not replayed:
+    /// the new protocol's first bytes come after the peer's go-ahead, in a later segment.
+    fn check_handoff(&mut self, reg: &Registry, ports: (u16, u16), out: &mut Vec<AppOutput>) {
+        let State::Stream { parser, .. } = &mut self.state else {
+            return;
+        };
+        let Some(from) = parser.handoff() else {
+            return;
+        };
+        // The old protocol's pending transactions (the CONNECT itself) are logged now.
+        parser.flush(out);
+        let replay = parser.take_replay();
+        self.state = State::Detecting {
+            buf: Vec::new(),
+            bytes: [0; 2],
+            failed: [false; 2],
+            from: Some(from),
+        };
+        if let Some((dir, data)) = replay {
+            self.on_data(reg, dir, &data, ports, out);
         }
     }
 
@@ -108,8 +136,11 @@ impl AppLayer {
                 if !stopped[dir.idx()] && parser.parse(dir, data, out) == ParseStatus::Error {
                     stopped[dir.idx()] = true;
                 }
+                self.check_handoff(reg, ports, out);
             }
-            State::Detecting { buf, bytes, failed } => {
+            State::Detecting {
+                buf, bytes, failed, ..
+            } => {
                 if failed[dir.idx()] {
                     return;
                 }
@@ -133,6 +164,7 @@ impl AppLayer {
                             stopped[dir.idx()] = true;
                         }
                     }
+                    self.check_handoff(reg, ports, out);
                 }
             }
             State::Datagram { .. } | State::Failed => {}
@@ -149,9 +181,13 @@ impl AppLayer {
         buffer_full: bool,
         out: &mut Vec<AppOutput>,
     ) {
-        let State::Detecting { buf, failed, .. } = &mut self.state else {
+        let State::Detecting {
+            buf, failed, from, ..
+        } = &mut self.state
+        else {
             return;
         };
+        let from = *from;
         let mut seen: Vec<u8> = Vec::new();
         for (d, b) in buf.iter() {
             if *d == dir {
@@ -176,7 +212,7 @@ impl AppLayer {
         match found {
             Some(p) => {
                 let buffered = std::mem::take(buf);
-                let mut parser = (p.make)(reg.config());
+                let mut parser = (p.make)(reg.config(), from);
                 let mut stopped = [false; 2];
                 for (d, b) in &buffered {
                     if !stopped[d.idx()] && parser.parse(*d, b, out) == ParseStatus::Error {
@@ -188,6 +224,7 @@ impl AppLayer {
                     parser,
                     stopped,
                 };
+                self.check_handoff(reg, ports, out);
             }
             None if !need_more || buffer_full => {
                 failed[dir.idx()] = true;
@@ -207,11 +244,12 @@ impl AppLayer {
         match &mut self.state {
             State::Stream {
                 parser, stopped, ..
+            } if !stopped[dir.idx()] => {
+                parser.gap(dir, len, out);
             }
-                if !stopped[dir.idx()] => {
-                    parser.gap(dir, len, out);
-                }
-            State::Detecting { buf, failed, bytes } => {
+            State::Detecting {
+                buf, failed, bytes, ..
+            } => {
                 // A gap before the protocol is known: this direction can no longer be detected.
                 failed[dir.idx()] = true;
                 bytes[dir.idx()] = MAX_DETECT_BYTES;

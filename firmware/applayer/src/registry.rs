@@ -24,6 +24,10 @@ pub struct AppConfig {
     pub tls: applayer_tls::TlsConfig,
     /// TLS enabled (`app-layer.protocols.tls.enabled`).
     pub tls_enabled: bool,
+    /// Follow SMTP for STARTTLS (`app-layer.protocols.smtp.enabled`).
+    pub smtp_enabled: bool,
+    /// Follow FTP for AUTH TLS (`app-layer.protocols.ftp.enabled`).
+    pub ftp_enabled: bool,
 }
 
 impl Default for AppConfig {
@@ -36,6 +40,8 @@ impl Default for AppConfig {
             http_enabled: true,
             tls: applayer_tls::TlsConfig::default(),
             tls_enabled: true,
+            smtp_enabled: true,
+            ftp_enabled: true,
         }
     }
 }
@@ -131,6 +137,15 @@ impl AppConfig {
                 }
                 Ok(())
             }
+            ["app-layer", "protocols", "smtp", "enabled"] => {
+                self.smtp_enabled = bool_of(v)?;
+                Ok(())
+            }
+            ["app-layer", "protocols", "ftp", "enabled"] => {
+                self.ftp_enabled = bool_of(v)?;
+                Ok(())
+            }
+            ["app-layer", "protocols", "smtp" | "ftp", ..] => Ok(()),
             ["app-layer", "protocols", "tls", what] => {
                 match *what {
                     "enabled" => self.tls_enabled = bool_of(v)?,
@@ -245,6 +260,44 @@ fn bool_of(v: &str) -> Result<bool, Option<&'static str>> {
     }
 }
 
+/// The HTTP parser, handing the stream over when a CONNECT tunnel opens.
+struct HttpParser(applayer_http::HttpState, Option<(Direction, Vec<u8>)>);
+
+impl StreamParser for HttpParser {
+    fn parse(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        out: &mut Vec<events::AppOutput>,
+    ) -> events::app::ParseStatus {
+        let tunnel = |s: &applayer_http::HttpState| {
+            matches!(s.upgrade(), Some(applayer_http::Upgrade::Tunnel))
+        };
+        let before = tunnel(&self.0);
+        let r = self.0.parse(dir, data, out);
+        if !before && tunnel(&self.0) {
+            // The chunk that showed the tunnel is the new protocol's first data.
+            self.1 = Some((dir, data.to_vec()));
+        }
+        r
+    }
+    fn take_replay(&mut self) -> Option<(Direction, Vec<u8>)> {
+        self.1.take()
+    }
+    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<events::AppOutput>) {
+        self.0.gap(dir, len, out)
+    }
+    fn eof(&mut self, dir: Direction, out: &mut Vec<events::AppOutput>) {
+        self.0.eof(dir, out)
+    }
+    fn flush(&mut self, out: &mut Vec<events::AppOutput>) {
+        self.0.flush(out)
+    }
+    fn handoff(&self) -> Option<&'static str> {
+        matches!(self.0.upgrade(), Some(applayer_http::Upgrade::Tunnel)).then_some("http")
+    }
+}
+
 /// Wraps the DNS-over-UDP state as a [`DatagramParser`].
 struct DnsUdpParser(applayer_dns::DnsUdp);
 
@@ -268,7 +321,8 @@ pub(crate) struct StreamProto {
     pub(crate) probe: fn(Direction, &[u8]) -> Probe,
     /// When set, only probed on flows with one of these ports.
     pub(crate) ports: Option<Vec<u16>>,
-    pub(crate) make: fn(&AppConfig) -> Box<dyn StreamParser + Send>,
+    /// Builds the parser; the second argument is the protocol the flow switched from.
+    pub(crate) make: fn(&AppConfig, Option<&'static str>) -> Box<dyn StreamParser + Send>,
 }
 
 /// A datagram protocol.
@@ -333,7 +387,12 @@ impl Registry {
                 name: applayer_http::APP_PROTO,
                 probe: applayer_http::probe,
                 ports: None,
-                make: |c| Box::new(applayer_http::HttpState::new(c.http.clone())),
+                make: |c, _| {
+                    Box::new(HttpParser(
+                        applayer_http::HttpState::new(c.http.clone()),
+                        None,
+                    ))
+                },
             });
         }
         if cfg.tls_enabled {
@@ -341,7 +400,13 @@ impl Registry {
                 name: applayer_tls::APP_PROTO,
                 probe: applayer_tls::probe,
                 ports: None,
-                make: |c| Box::new(applayer_tls::TlsState::new(&c.tls)),
+                make: |c, from| {
+                    let mut t = applayer_tls::TlsState::new(&c.tls);
+                    if let Some(f) = from {
+                        t.set_from_proto(f);
+                    }
+                    Box::new(t)
+                },
             });
         }
         if cfg.dns_enabled {
@@ -349,13 +414,29 @@ impl Registry {
                 name: applayer_dns::APP_PROTO,
                 probe: |_, d| applayer_dns::probe_tcp(d),
                 ports: Some(cfg.dns_ports.clone()),
-                make: |c| Box::new(applayer_dns::DnsTcp::new(&c.dns)),
+                make: |c, _| Box::new(applayer_dns::DnsTcp::new(&c.dns)),
             });
             datagram.push(DatagramProto {
                 name: applayer_dns::APP_PROTO,
                 probe: applayer_dns::probe_udp_dir,
                 ports: Some(cfg.dns_ports.clone()),
                 make: |c| Box::new(DnsUdpParser(applayer_dns::DnsUdp::new(&c.dns))),
+            });
+        }
+        if cfg.smtp_enabled {
+            stream.push(StreamProto {
+                name: "smtp",
+                probe: crate::starttls::probe_smtp,
+                ports: None,
+                make: |_, _| Box::new(crate::starttls::Starttls::new(crate::starttls::Kind::Smtp)),
+            });
+        }
+        if cfg.ftp_enabled {
+            stream.push(StreamProto {
+                name: "ftp",
+                probe: crate::starttls::probe_ftp,
+                ports: None,
+                make: |_, _| Box::new(crate::starttls::Starttls::new(crate::starttls::Kind::Ftp)),
             });
         }
         Registry {

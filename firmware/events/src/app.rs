@@ -59,4 +59,15 @@ pub trait StreamParser {
     /// The flow ends (timeout, shutdown, eviction): log what is still pending, as Suricata
     /// does when it flushes a flow.
     fn flush(&mut self, out: &mut Vec<AppOutput>);
+    /// Set once the stream has switched to another protocol (STARTTLS, an HTTP CONNECT
+    /// tunnel): the caller detects the protocol again on the data that follows. Returns the
+    /// protocol the flow came from (`smtp`, `ftp`, `http`).
+    fn handoff(&self) -> Option<&'static str> {
+        None
+    }
+    /// After a handoff: the chunk that revealed the new protocol (and its direction), when the
+    /// parser took it in before it could tell; the caller detects on it again.
+    fn take_replay(&mut self) -> Option<(Direction, Vec<u8>)> {
+        None
+    }
 }
