@@ -97,6 +97,10 @@ struct Half {
     acked_ahead: Option<u32>,
     /// Most separate regions held at once.
     max_regions: u32,
+    /// Window scale this side announced in its SYN.
+    wscale: Option<u8>,
+    /// Last window this side advertised (scaled), 0 when not seen.
+    window: u32,
 }
 
 impl Half {
@@ -190,13 +194,16 @@ impl TcpSession {
         let f = tcp.flags;
         let s = dir.idx();
         let o = 1 - s;
+        self.note_window(s, tcp);
         if self.state == TcpState::None {
             return self.start(dir, tcp, payload, cfg, pool, sink, ev);
         }
         match self.state {
             TcpState::SynSent => {
                 if f.rst() {
-                    self.close_rst();
+                    if self.rst_valid(s, tcp.seq) {
+                        self.close_rst();
+                    }
                     return Outcome::Ok;
                 }
                 if s == 0 {
@@ -229,7 +236,9 @@ impl TcpSession {
             }
             TcpState::SynRecv => {
                 if f.rst() {
-                    self.close_rst();
+                    if self.rst_valid(s, tcp.seq) {
+                        self.close_rst();
+                    }
                     return Outcome::Ok;
                 }
                 if f.syn() {
@@ -256,7 +265,9 @@ impl TcpSession {
             return Outcome::Ok;
         }
         if f.rst() {
-            self.close_rst();
+            if self.rst_valid(s, tcp.seq) {
+                self.close_rst();
+            }
             return Outcome::Ok;
         }
         if f.syn() {
@@ -316,6 +327,36 @@ impl TcpSession {
             Some(fin) => seq::ge(ack, fin.wrapping_add(1)),
             None => false,
         }
+    }
+
+    /// Records the window (and, on SYNs, the window scale) a side advertises.
+    fn note_window(&mut self, s: usize, tcp: &decode::Tcp) {
+        if tcp.flags.syn() {
+            self.half[s].wscale = tcp.opts.wscale;
+            self.half[s].window = u32::from(tcp.window);
+            return;
+        }
+        // Scaling applies only when both SYNs carried the option (RFC 7323).
+        let shift = match (self.half[0].wscale, self.half[1].wscale) {
+            (Some(_), Some(_)) => u32::from(self.half[s].wscale.unwrap_or(0).min(14)),
+            _ => 0,
+        };
+        self.half[s].window = u32::from(tcp.window) << shift;
+    }
+
+    /// A RST is taken only when its sequence number falls in the window the receiver
+    /// advertised (RFC 5961's reasoning, and Suricata's): a forged or stale RST is ignored.
+    fn rst_valid(&self, s: usize, sq: u32) -> bool {
+        let h = &self.half[s];
+        if !h.active {
+            return true;
+        }
+        let win = match self.half[1 - s].window {
+            0 => 65_535,
+            w => w,
+        };
+        let off = seq::diff(h.next, sq);
+        (-1..=i64::from(win)).contains(&off)
     }
 
     fn close_rst(&mut self) {
@@ -956,6 +997,43 @@ mod tests {
         run(&mut t, &cfg, &mut pool, &mut out, &mut evs, &handshake());
         assert!(!t.reuse_on_syn(SV, 100));
         assert!(!t.reuse_on_syn(SV, 7777));
+    }
+
+    #[test]
+    fn rst_outside_the_window_is_ignored() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        // A stale RST far from the client's sequence does not end the handshake.
+        run(
+            &mut s,
+            &cfg,
+            &mut pool,
+            &mut out,
+            &mut evs,
+            &[
+                (SV, seg(100, 0, S), b"".as_slice()),
+                (SV, seg(860_000_000, 0, R), b""),
+            ],
+        );
+        assert_eq!(s.state(), TcpState::SynSent);
+        run(
+            &mut s,
+            &cfg,
+            &mut pool,
+            &mut out,
+            &mut evs,
+            &[
+                (C, seg(500, 101, S | A), b"".as_slice()),
+                (SV, seg(101, 501, A), b""),
+                (SV, seg(101, 501, A), b"hi"),
+                (C, seg(501, 103, A | R), b""),
+            ],
+        );
+        assert_eq!(joined(&out, SV), "hi");
+        assert_eq!(s.state(), TcpState::Closed);
     }
 
     #[test]
