@@ -113,10 +113,9 @@ fn decode_ethertype(p: &mut Packet<'_>, mut ethertype: u16, mut off: usize, cfg:
         ETH_IPV4 | ETH_IPV6 => l3::decode_ip(p, off, cfg, false),
         ETH_MPLS_UC | ETH_MPLS_MC => decode_mpls(p, off, cfg),
         ETH_PPPOE_SESS => decode_pppoe_session(p, off, cfg),
-        ETH_PPPOE_DISC
-            if p.data.len() < off + 6 => {
-                p.event(E("pppoe.pkt_too_small"));
-            }
+        ETH_PPPOE_DISC if p.data.len() < off + 6 => {
+            p.event(E("pppoe.pkt_too_small"));
+        }
         _ => {}
     }
 }
