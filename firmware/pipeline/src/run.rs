@@ -137,7 +137,15 @@ pub fn replay(
     let settings = Arc::new(settings);
     let registry = Arc::new(registry);
     let mut summary = if workers <= 1 {
-        replay_single(paths, start, settings, registry, out, on_progress, on_file_error)?
+        replay_single(
+            paths,
+            start,
+            settings,
+            registry,
+            out,
+            on_progress,
+            on_file_error,
+        )?
     } else {
         replay_multi(
             paths,
@@ -213,7 +221,11 @@ fn replay_single(
     }
     worker.finish(&mut sink);
     // A final `stats` record, as Suricata writes at exit.
-    sink.emit(&worker.stats().to_event(worker.now(), start.elapsed().as_secs()));
+    sink.emit(
+        &worker
+            .stats()
+            .to_event(worker.now(), start.elapsed().as_secs()),
+    );
     summary.events = sink.finish();
     if let Some(e) = io_err {
         return Err(e);

@@ -4,6 +4,8 @@
 //! switched on, so more fields are exercised) and validates each line. Skipped, with a message,
 //! when the corpus is not beside the checkout (a user's clone has none); CI has it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

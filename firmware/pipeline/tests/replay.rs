@@ -2,6 +2,8 @@
 //! Suricata 7.0.10 writes for it (its events were compared with `eve-compare`: identical for
 //! flow, http, fileinfo, tls and dns), and one worker against two.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -31,8 +33,16 @@ fn example() -> PathBuf {
 fn run(paths: &[PathBuf], settings: Settings, workers: usize) -> Vec<serde_json::Value> {
     let buf = Shared::default();
     let reg = pipeline::registry(&settings);
-    let s = pipeline::replay(paths, settings, reg, Box::new(buf.clone()), workers, &mut |_| {}, &mut |_| {})
-        .unwrap();
+    let s = pipeline::replay(
+        paths,
+        settings,
+        reg,
+        Box::new(buf.clone()),
+        workers,
+        &mut |_| {},
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(s.file_errors.is_empty(), "{:?}", s.file_errors);
     let data = buf.0.lock().unwrap().clone();
     data.split(|&b| b == b'\n')
@@ -56,7 +66,10 @@ fn example_capture_gives_suricatas_events() {
         .iter()
         .find(|e| e["http"]["url"] == "/static/app.js")
         .expect("the gzip transaction");
-    assert_eq!(js["http"]["http_refer"], "http://www.example.test/index.html");
+    assert_eq!(
+        js["http"]["http_refer"],
+        "http://www.example.test/index.html"
+    );
     assert_eq!(js["http"]["length"], 1183);
     let files = of_type(&evs, "fileinfo");
     let jsfile = files

@@ -1,6 +1,8 @@
 //! Hostile input, end to end through the `probed` binary: each case must give a clear message
 //! or anomaly events, stay within its memory caps, and end normally with a summary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
