@@ -70,7 +70,7 @@ pub(crate) struct ReplayArgs {
     #[arg(short = 'S', long = "rules", value_name = "RULES")]
     pub(crate) rules: Vec<PathBuf>,
     /// Worker threads. Flows are spread over workers by address; 1 processes everything on
-    /// the reading thread. Default: the number of CPUs.
+    /// the reading thread. Default: the number of CPUs minus one (the reader's), at least 1.
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
     /// Archive events and apply stored policy actions in this data directory (hunting

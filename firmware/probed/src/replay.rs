@@ -48,9 +48,10 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     for kv in &args.set {
         settings.set_kv(kv).with_context(|| format!("--set {kv}"))?;
     }
+    // One core is left to the reading thread (and the writer), which keeps the workers fed.
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
-            .map(|n| n.get())
+            .map(|n| n.get().saturating_sub(1).max(1))
             .unwrap_or(1)
     });
     if workers == 0 || workers > 256 {
