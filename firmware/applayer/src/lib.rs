@@ -141,16 +141,21 @@ impl AppLayer {
             State::Detecting {
                 buf, bytes, failed, ..
             } => {
+                // A direction that matched nothing keeps its bytes (up to the detection
+                // buffer): if the other direction is detected, Suricata parses this one with
+                // that protocol too (APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION).
+                let room = MAX_DETECT_BYTES - bytes[dir.idx()];
+                let take = data.len().min(room);
+                if take > 0 {
+                    match buf.last_mut() {
+                        Some((d, b)) if *d == dir => b.extend_from_slice(&data[..take]),
+                        _ => buf.push((dir, data[..take].to_vec())),
+                    }
+                }
+                bytes[dir.idx()] += take;
                 if failed[dir.idx()] {
                     return;
                 }
-                let room = MAX_DETECT_BYTES - bytes[dir.idx()];
-                let take = data.len().min(room);
-                match buf.last_mut() {
-                    Some((d, b)) if *d == dir => b.extend_from_slice(&data[..take]),
-                    _ => buf.push((dir, data[..take].to_vec())),
-                }
-                bytes[dir.idx()] += take;
                 self.try_detect(reg, dir, ports, take < data.len(), out);
                 // Bytes beyond the detection buffer go straight to a parser found just now.
                 if take < data.len() {
@@ -211,6 +216,9 @@ impl AppLayer {
         }
         match found {
             Some(p) => {
+                // The other direction matched nothing: it is parsed as this protocol anyway,
+                // and Suricata says so.
+                let one_direction = failed[dir.flip().idx()];
                 let buffered = std::mem::take(buf);
                 let mut parser = (p.make)(reg.config(), from);
                 let mut stopped = [false; 2];
@@ -218,6 +226,13 @@ impl AppLayer {
                     if !stopped[d.idx()] && parser.parse(*d, b, out) == ParseStatus::Error {
                         stopped[d.idx()] = true;
                     }
+                }
+                if one_direction {
+                    let mut a = detect_anomaly("APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION", dir);
+                    if let Body::Anomaly(an) = &mut a.body {
+                        an.app_proto = Some(p.name);
+                    }
+                    out.push(a);
                 }
                 self.state = State::Stream {
                     name: p.name,
@@ -230,9 +245,6 @@ impl AppLayer {
                 failed[dir.idx()] = true;
                 if failed[0] && failed[1] {
                     self.state = State::Failed;
-                } else {
-                    // Keep only the other direction's bytes.
-                    buf.retain(|(d, _)| *d != dir);
                 }
             }
             None => {}

@@ -260,44 +260,6 @@ fn bool_of(v: &str) -> Result<bool, Option<&'static str>> {
     }
 }
 
-/// The HTTP parser, handing the stream over when a CONNECT tunnel opens.
-struct HttpParser(applayer_http::HttpState, Option<(Direction, Vec<u8>)>);
-
-impl StreamParser for HttpParser {
-    fn parse(
-        &mut self,
-        dir: Direction,
-        data: &[u8],
-        out: &mut Vec<events::AppOutput>,
-    ) -> events::app::ParseStatus {
-        let tunnel = |s: &applayer_http::HttpState| {
-            matches!(s.upgrade(), Some(applayer_http::Upgrade::Tunnel))
-        };
-        let before = tunnel(&self.0);
-        let r = self.0.parse(dir, data, out);
-        if !before && tunnel(&self.0) {
-            // The chunk that showed the tunnel is the new protocol's first data.
-            self.1 = Some((dir, data.to_vec()));
-        }
-        r
-    }
-    fn take_replay(&mut self) -> Option<(Direction, Vec<u8>)> {
-        self.1.take()
-    }
-    fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<events::AppOutput>) {
-        self.0.gap(dir, len, out)
-    }
-    fn eof(&mut self, dir: Direction, out: &mut Vec<events::AppOutput>) {
-        self.0.eof(dir, out)
-    }
-    fn flush(&mut self, out: &mut Vec<events::AppOutput>) {
-        self.0.flush(out)
-    }
-    fn handoff(&self) -> Option<&'static str> {
-        matches!(self.0.upgrade(), Some(applayer_http::Upgrade::Tunnel)).then_some("http")
-    }
-}
-
 /// Wraps the DNS-over-UDP state as a [`DatagramParser`].
 struct DnsUdpParser(applayer_dns::DnsUdp);
 
@@ -387,12 +349,7 @@ impl Registry {
                 name: applayer_http::APP_PROTO,
                 probe: applayer_http::probe,
                 ports: None,
-                make: |c, _| {
-                    Box::new(HttpParser(
-                        applayer_http::HttpState::new(c.http.clone()),
-                        None,
-                    ))
-                },
+                make: |c, _| Box::new(applayer_http::HttpState::new(c.http.clone())),
             });
         }
         if cfg.tls_enabled {

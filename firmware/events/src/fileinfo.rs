@@ -41,6 +41,12 @@ pub struct FileInfo {
     pub stored: bool,
     /// Bytes of file content seen.
     pub size: u64,
+    /// First byte of the file's range (`206` responses with a usable `Content-Range`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    /// Last byte of the file's range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<u64>,
     /// Transaction id within the flow.
     pub tx_id: u64,
 }

@@ -1,6 +1,10 @@
 //! Parser configuration. `Default` reproduces Suricata 7.0.10's shipped `suricata.yaml`
 //! (libhtp IDS personality, `extended: yes`, no dump-all-headers, no file hashing).
 
+use std::sync::Arc;
+
+use crate::range::RangeStore;
+
 /// Which header blocks `dump-all-headers` logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -69,6 +73,9 @@ pub struct HttpConfig {
     pub double_decode_path: bool,
     /// `double-decode-query`: the normalised query is %-decoded a second time (off).
     pub double_decode_query: bool,
+    /// Byte-range containers shared by every flow using this configuration (Suricata's
+    /// `app-layer.protocols.http.byterange`): runtime state, not a setting; clones share it.
+    pub ranges: Arc<RangeStore>,
 }
 
 impl Default for HttpConfig {
@@ -89,6 +96,7 @@ impl Default for HttpConfig {
             allow_space_uri: false,
             double_decode_path: false,
             double_decode_query: false,
+            ranges: Arc::new(RangeStore::new()),
         }
     }
 }

@@ -74,6 +74,8 @@ pub struct HttpFile {
     pub sha1: Option<String>,
     /// SHA-256 hex digest.
     pub sha256: Option<String>,
+    /// First and last byte of a `206` response's `Content-Range` (EVE `start` / `end`).
+    pub range: Option<(u64, u64)>,
     hashers: Hashers,
     pub(crate) logged: bool,
 }
@@ -88,6 +90,7 @@ impl HttpFile {
             md5: None,
             sha1: None,
             sha256: None,
+            range: None,
             hashers: Hashers {
                 md5: hash.md5.then(md5::Md5::new),
                 sha1: hash.sha1.then(sha1::Sha1::new),

@@ -15,10 +15,20 @@
 //! `/libhtp::request_uri_not_seen`; pipelining, keep-alive, Content-Length, chunked bodies
 //! (invalid response chunk sizes fall back to read-until-close), trailers, HEAD/1xx/204/304
 //! without bodies, `100 Continue`, CONNECT (tunnel probing), `101` upgrades, folded and
-//! repeated headers (values joined with `", "`), gzip/deflate decoding with libhtp's
-//! restart-then-passthrough fallback. Where libhtp looks at "the rest of the current chunk"
-//! (what follows a finished message, a missing protocol), one [`StreamParser::parse`] call is
-//! one chunk, as one `htp_connp_*_data` call is in Suricata.
+//! repeated headers (values joined with `", "`), gzip/deflate decoding of response *and
+//! request* bodies with libhtp's restart-then-passthrough fallback (zlib semantics), URIs
+//! ending at the first space, UTF-8 best-fit file names, optional double decoding of paths,
+//! multipart uploads, and byte-range reassembly across flows ([`range`]).
+//!
+//! # Slicing
+//! Almost everything gives the same records for any slicing of the stream (the unit tests
+//! feed every vector whole and byte by byte). Where libhtp itself looks at "the rest of the
+//! current chunk", one [`events::app::StreamParser::parse`] call is one chunk, as one
+//! `htp_connp_*_data` call is in Suricata: what follows a finished request or response (more body, or the next
+//! message), a request line missing its protocol, a bare LF after a request, bytes after an
+//! HTTP/0.9 request (Suricata then stops parsing the flow), and the body chunks a failing
+//! decompressor restarts on. The pipeline hands over one TCP segment per call, which is
+//! close to (though not always the same as) the acknowledged blocks Suricata parses.
 //!
 //! # Why a hand-written head parser
 //! `httparse` is a strict, allocation-free parser for well-formed messages: it rejects what
@@ -39,7 +49,9 @@
 //! - chunk-size digits: [`util::MAX_CHUNK_LEN_DIGITS`] significant hex digits;
 //! - anomalies per flow: [`state::MAX_EVENTS_PER_FLOW`];
 //! - files per transaction and file-name length: [`files::MAX_FILES_PER_TX`],
-//!   [`files::MAX_FILENAME`].
+//!   [`files::MAX_FILENAME`];
+//! - byte ranges: [`range::MAX_RANGE_CONTAINERS`] URLs and [`range::RANGE_MEMCAP`] buffered
+//!   out-of-order bytes, shared by the flows of one configuration.
 //!
 //! # Never
 //! Panics on input, unbounded buffering, or trusting a length field for allocation.
@@ -55,6 +67,7 @@ mod config;
 mod decompress;
 mod event;
 pub mod files;
+pub mod range;
 pub mod state;
 mod tx;
 mod uri;
@@ -66,6 +79,7 @@ use types::Direction;
 pub use config::{DumpHeaders, ForceHash, HttpConfig};
 pub use event::HttpEvent;
 pub use files::{FileState, HttpFile};
+pub use range::RangeStore;
 pub use state::{HttpState, Upgrade, MAX_DECOMPRESS_LAYERS};
 pub use tx::{Body, Header, Headers, HttpTx, Progress};
 pub use util::Method;
@@ -156,9 +170,9 @@ pub mod fuzzing {
 
     use crate::{HttpConfig, HttpState};
 
-    /// Drives one flow through every parser state: byte 0 picks chunk sizes, byte 1 picks the
-    /// configuration (small limits to reach caps); the rest is split into segments whose first
-    /// byte chooses direction, gap or EOF.
+    /// Drives one flow (or two sharing a configuration) through every parser state: byte 0
+    /// picks chunk sizes, byte 1 picks the configuration (small limits to reach caps); the rest
+    /// is split into segments whose first byte chooses direction, gap or EOF.
     pub fn fuzz_http(data: &[u8]) {
         let Some((&seed, rest)) = data.split_first() else {
             return;
@@ -183,7 +197,21 @@ pub mod fuzzing {
         if cfgb & 8 != 0 {
             cfg.dump_all_headers = crate::DumpHeaders::Both;
         }
-        let mut st = HttpState::new(Arc::new(cfg));
+        if cfgb & 16 != 0 {
+            cfg.double_decode_path = true;
+            cfg.double_decode_query = true;
+        }
+        // Bit 5: the same input a second time on another flow of the same configuration, so
+        // byte ranges meet across flows.
+        let cfg = Arc::new(cfg);
+        let flows = if cfgb & 32 != 0 { 2 } else { 1 };
+        for _ in 0..flows {
+            run_flow(&cfg, seed, rest);
+        }
+    }
+
+    fn run_flow(cfg: &Arc<HttpConfig>, seed: u8, rest: &[u8]) {
+        let mut st = HttpState::new(Arc::clone(cfg));
         let mut out = Vec::new();
         let chunk = usize::from(seed % 31) + 1;
         let mut pos = 0;

@@ -3,10 +3,11 @@
 //! Each direction is a state machine fed in-order bytes. A state either consumes bytes and moves
 //! on, or asks for more data; partial lines are kept in a per-direction line buffer bounded by
 //! [`HttpConfig::field_limit`]. Like libhtp, a few decisions look at "the rest of the current
-//! chunk" (what follows a finished request or response in the same segment, whether a
-//! header-looking line follows an HTTP/0.9 request line, ...): one `parse` call is one chunk,
-//! exactly as one `htp_connp_req_data` call is in Suricata. Those decisions are the only places
-//! where slicing matters; everything else gives the same result for any slicing.
+//! chunk" (what follows a finished request or response in the same segment, whether anything
+//! but a little whitespace follows a protocol-less request line, request bytes after an
+//! HTTP/0.9 request, the chunk a failing decompressor restarts on): one `parse` call is one
+//! chunk, exactly as one `htp_connp_req_data` call is in Suricata. Those decisions are the only
+//! places where slicing matters; everything else gives the same result for any slicing.
 //!
 //! Transactions live in a deque indexed by id. The request side creates them; the response side
 //! matches them in order, and creates an orphan transaction (URI
@@ -25,6 +26,7 @@ use crate::config::HttpConfig;
 use crate::decompress::{Chain, Coding as CeCoding, DecompressEvent};
 use crate::event::HttpEvent;
 use crate::files::{multipart_boundary, FileState, HttpFile, MpAction, Multipart};
+use crate::range::RangeBlock;
 use crate::tx::{hflags, txflags, Coding, Header, HttpTx, Progress};
 use crate::uri::{content_disposition_param, parse_header_hostport, parse_uri};
 use crate::util::{
@@ -42,6 +44,11 @@ pub const MAX_EVENTS_PER_FLOW: usize = 512;
 pub const MAX_HEADER_REPETITIONS: u32 = 64;
 /// Decoding layers ever chained, whatever the configuration says.
 pub const MAX_DECOMPRESS_LAYERS: usize = 8;
+
+/// Bytes after a protocol-less request line, in the same chunk, that still let it be
+/// HTTP/0.9 when they are all whitespace (libhtp `HTTP09_MAX_JUNK_LEN`; checked against
+/// Suricata 7.0.10: 16 spaces keep 0.9, 17 do not).
+const HTTP09_MAX_JUNK_LEN: usize = 16;
 
 /// URI libhtp gives a transaction created for a response without a request.
 const REQUEST_URI_NOT_SEEN: &[u8] = b"/libhtp::request_uri_not_seen";
@@ -109,6 +116,31 @@ pub enum Upgrade {
     H2c,
     /// `101` to something else: stop parsing.
     Other,
+}
+
+/// Which file of a transaction.
+#[derive(Debug, Clone, Copy)]
+enum FileSlot {
+    Request(usize),
+    Response,
+    Range,
+}
+
+impl FileSlot {
+    fn get(self, tx: &HttpTx) -> Option<&HttpFile> {
+        match self {
+            FileSlot::Request(i) => tx.request_files.get(i),
+            FileSlot::Response => tx.response_file.as_ref(),
+            FileSlot::Range => tx.range_file.as_ref(),
+        }
+    }
+    fn get_mut(self, tx: &mut HttpTx) -> Option<&mut HttpFile> {
+        match self {
+            FileSlot::Request(i) => tx.request_files.get_mut(i),
+            FileSlot::Response => tx.response_file.as_mut(),
+            FileSlot::Range => tx.range_file.as_mut(),
+        }
+    }
 }
 
 /// Per-direction input cursor over one chunk.
@@ -187,10 +219,14 @@ pub struct HttpState {
     decomp: Option<Chain>,
     /// Request body decoder (Content-Encoding of the current request).
     req_decomp: Option<Chain>,
+    /// The current response's share in a byte-range container.
+    res_range: Option<RangeBlock>,
     multipart: Option<Multipart>,
     events: usize,
     dead: bool,
     upgrade: Option<Upgrade>,
+    /// The first tunnel bytes of a CONNECT, for the caller to detect the tunnelled protocol.
+    replay: Option<(Direction, Vec<u8>)>,
     req_gap: bool,
     res_gap: bool,
 }
@@ -225,10 +261,12 @@ impl HttpState {
             out_data_other_at_tx_end: false,
             decomp: None,
             req_decomp: None,
+            res_range: None,
             multipart: None,
             events: 0,
             dead: false,
             upgrade: None,
+            replay: None,
             req_gap: false,
             res_gap: false,
         }
@@ -309,6 +347,8 @@ impl HttpState {
                 sha256: f.sha256.clone(),
                 stored: false,
                 size: f.size,
+                start: f.range.map(|r| r.0),
+                end: f.range.map(|r| r.1),
                 tx_id: tx.id,
             },
         };
@@ -330,39 +370,61 @@ impl HttpState {
         let Some(tx) = self.txs.get(idx) else {
             return;
         };
-        let mut pending: Vec<(bool, usize)> = Vec::new();
+        let mut pending: Vec<FileSlot> = Vec::new();
         for (i, f) in tx.request_files.iter().enumerate() {
             if !f.logged && f.state != FileState::Open {
-                pending.push((true, i));
+                pending.push(FileSlot::Request(i));
             }
         }
-        if let Some(f) = &tx.response_file {
-            if !f.logged && f.state != FileState::Open {
-                pending.push((false, 0));
-            }
+        if tx
+            .response_file
+            .as_ref()
+            .is_some_and(|f| !f.logged && f.state != FileState::Open)
+        {
+            pending.push(FileSlot::Response);
         }
-        for (req, i) in pending {
+        if tx
+            .range_file
+            .as_ref()
+            .is_some_and(|f| !f.logged && f.state != FileState::Open)
+        {
+            pending.push(FileSlot::Range);
+        }
+        for slot in pending {
+            let dir = match slot {
+                FileSlot::Request(_) => Direction::ToServer,
+                FileSlot::Response | FileSlot::Range => Direction::ToClient,
+            };
             if let Some(tx) = self.txs.get(idx) {
-                let (f, dir) = if req {
-                    (tx.request_files.get(i), Direction::ToServer)
-                } else {
-                    (tx.response_file.as_ref(), Direction::ToClient)
-                };
-                if let Some(f) = f {
+                if let Some(f) = slot.get(tx) {
                     self.log_file(tx, f, dir, o);
                 }
             }
-            if let Some(tx) = self.txs.get_mut(idx) {
-                let f = if req {
-                    tx.request_files.get_mut(i)
-                } else {
-                    tx.response_file.as_mut()
-                };
-                if let Some(f) = f {
-                    f.logged = true;
+            if let Some(f) = self.txs.get_mut(idx).and_then(|tx| slot.get_mut(tx)) {
+                f.logged = true;
+            }
+        }
+    }
+
+    /// Closes the response file (`state` says how), hands its range to the byte-range
+    /// container, attaches a whole file that range completed, and logs them.
+    fn close_response_file(&mut self, id: u64, state: FileState, o: &mut Out<'_>) {
+        let block = self.res_range.take();
+        if let Some(tx) = self.tx_mut(id) {
+            if let Some(f) = tx.response_file.as_mut() {
+                f.close(state);
+            }
+        }
+        if let Some(b) = block {
+            if let Some(whole) = b.close(state == FileState::Truncated) {
+                if let Some(tx) = self.tx_mut(id) {
+                    if tx.range_file.is_none() {
+                        tx.range_file = Some(whole);
+                    }
                 }
             }
         }
+        self.log_closed_files(id, o);
     }
 
     /// Logs the transaction when both sides are complete.
@@ -408,6 +470,11 @@ impl HttpState {
             ) {
                 f.append(&d);
             }
+        }
+        // Suricata frees a pending range when the flow's transactions are freed: its bytes go to
+        // the container, but a whole file completed then is never logged.
+        if let Some(b) = self.res_range.take() {
+            drop(b.close(true));
         }
         let ids: Vec<u64> = self.txs.iter().map(|t| t.id).collect();
         for id in ids {
@@ -471,17 +538,36 @@ impl HttpState {
             Some(chain) if !chain.is_empty() => {
                 let mut evs = Vec::new();
                 let decoded = chain.feed(data, self.cfg.decompress_limit, &mut evs);
-                for e in evs {
-                    let ev = match e {
-                        DecompressEvent::Failed => HttpEvent::GzipDecompressionFailed,
-                        DecompressEvent::Bomb => HttpEvent::CompressionBomb,
-                    };
-                    self.req_event(ev, o);
-                }
+                self.decompress_events(evs, true, o);
                 self.request_body_decoded(&decoded, o);
             }
             _ => self.request_body_decoded(data, o),
         }
+    }
+
+    fn decompress_events(&mut self, evs: Vec<DecompressEvent>, request: bool, o: &mut Out<'_>) {
+        for e in evs {
+            let ev = match e {
+                DecompressEvent::Failed => HttpEvent::GzipDecompressionFailed,
+                DecompressEvent::Bomb => HttpEvent::CompressionBomb,
+            };
+            if request {
+                self.req_event(ev, o);
+            } else {
+                self.res_event(ev, o);
+            }
+        }
+    }
+
+    /// End of the request body: the request decoders hand over what they still buffer.
+    fn request_body_end(&mut self, o: &mut Out<'_>) {
+        if let Some(chain) = self.req_decomp.as_mut() {
+            let mut evs = Vec::new();
+            let rest = chain.finish(self.cfg.decompress_limit, &mut evs);
+            self.decompress_events(evs, true, o);
+            self.request_body_decoded(&rest, o);
+        }
+        self.req_decomp = None;
     }
 
     /// Decoded request body bytes: inspection buffer, PUT/POST files, multipart parts.
@@ -589,6 +675,7 @@ impl HttpState {
     /// Opens a file named after the URI path (or, for responses, Content-Disposition).
     fn open_path_file(&mut self, id: u64, request: bool, o: &mut Out<'_>) {
         let hash = self.cfg.force_hash;
+        let ranges = Arc::clone(&self.cfg.ranges);
         let Some(tx) = self.tx_mut(id) else { return };
         let mut name: Option<Vec<u8>> = None;
         if !request {
@@ -603,11 +690,34 @@ impl HttpState {
         }
         let Some(name) = name else { return };
         let too_long = name.len() > crate::files::MAX_FILENAME;
-        let f = HttpFile::new(&name, hash);
+        let mut f = HttpFile::new(&name, hash);
+        let mut range_event = false;
         if request {
             tx.request_files.push(f);
         } else {
+            // Suricata `HTPFileOpenWithRange`: a usable Content-Range gives the file a range
+            // and a share in the byte-range container of host + file name.
+            let cr = tx
+                .response_headers
+                .value("content-range")
+                .map(check_content_range);
+            let mut block = None;
+            if let Some((usable, invalid)) = cr {
+                range_event = invalid;
+                if let Some((start, end, size)) = usable {
+                    f.range = Some((start, end));
+                    if let Some(host) = tx.hostname.as_deref() {
+                        let mut key = host.to_vec();
+                        key.extend_from_slice(&f.name);
+                        block = RangeBlock::open(&ranges, &key, start, end, size, &f.name, hash);
+                    }
+                }
+            }
             tx.response_file = Some(f);
+            self.res_range = block;
+        }
+        if range_event {
+            self.res_event(HttpEvent::RangeInvalid, o);
         }
         if too_long {
             if request {
@@ -628,7 +738,7 @@ impl HttpState {
         let Some(tx) = self.tx_mut(id) else { return };
         let before = tx.response_body.total;
         tx.response_body.append(data, limit);
-        let first = before == 0;
+        let first = before == 0 && tx.response_file.is_none();
         if first {
             self.open_path_file(id, false, o);
         }
@@ -645,10 +755,14 @@ impl HttpState {
         let Some(tx) = self.tx_mut(id) else { return };
         if let Some(f) = tx.response_file.as_mut() {
             if at_limit {
-                f.close(FileState::Truncated);
-                self.log_closed_files(id, o);
+                if f.state == FileState::Open {
+                    self.close_response_file(id, FileState::Truncated, o);
+                }
             } else if within > 0 {
                 f.append(&data[..within]);
+                if let Some(b) = self.res_range.as_mut() {
+                    b.append(&data[..within]);
+                }
             }
         }
     }
@@ -660,7 +774,16 @@ impl HttpState {
         let len = data.map_or(0, <[u8]>::len);
         tx.response_message_len = tx.response_message_len.saturating_add(len as u64);
         let no_decomp = tx.compression_none;
-        let Some(data) = data else { return };
+        let Some(data) = data else {
+            // End of body: the decoders hand over what they still buffer.
+            if let Some(chain) = self.decomp.as_mut().filter(|_| !no_decomp) {
+                let mut evs = Vec::new();
+                let rest = chain.finish(self.cfg.decompress_limit, &mut evs);
+                self.decompress_events(evs, false, o);
+                self.response_body_decoded(&rest, o);
+            }
+            return;
+        };
         if data.is_empty() {
             return;
         }
@@ -669,13 +792,7 @@ impl HttpState {
                 let mut evs = Vec::new();
                 let limit = self.cfg.decompress_limit;
                 let decoded = chain.feed(data, limit, &mut evs);
-                for e in evs {
-                    let ev = match e {
-                        DecompressEvent::Failed => HttpEvent::GzipDecompressionFailed,
-                        DecompressEvent::Bomb => HttpEvent::CompressionBomb,
-                    };
-                    self.res_event(ev, o);
-                }
+                self.decompress_events(evs, false, o);
                 self.response_body_decoded(&decoded, o);
             }
             _ => self.response_body_decoded(data, o),
@@ -689,6 +806,7 @@ impl HttpState {
             self.req_state = ReqState::Idle;
             return Rc::Ok;
         };
+        self.request_body_end(o);
         let mut acts = Vec::new();
         if let Some(mp) = self.multipart.as_mut() {
             mp.feed(&[], true, &mut acts);
@@ -796,8 +914,15 @@ impl HttpState {
                 ReqState::BodyIdentity => self.req_body_identity(cur, o),
                 ReqState::Finalize => self.req_finalize(cur, o),
                 ReqState::Ignore09 => {
-                    cur.pos = cur.data.len();
-                    Rc::Data
+                    // libhtp flags request bytes arriving after an HTTP/0.9 request
+                    // (`HTP_CONN_HTTP_0_9_EXTRA`) and Suricata then stops parsing the flow in
+                    // both directions: what is pending is logged as it stands.
+                    if cur.at_end() {
+                        Rc::Data
+                    } else {
+                        cur.pos = cur.data.len();
+                        Rc::Error
+                    }
                 }
             };
             if rc != Rc::Ok {
@@ -858,7 +983,8 @@ impl HttpState {
         let (data, _) = chomp(&line);
         let data = data.to_vec();
         let allow_space = self.cfg.allow_space_uri;
-        let (double_path, double_query) = (self.cfg.double_decode_path, self.cfg.double_decode_query);
+        let (double_path, double_query) =
+            (self.cfg.double_decode_path, self.cfg.double_decode_query);
         let mut warns: Vec<HttpEvent> = Vec::new();
         let Some(tx) = self.tx_mut(id) else {
             return Rc::Error;
@@ -922,23 +1048,18 @@ impl HttpState {
             }
             return Rc::Ok;
         }
-        // libhtp: a 0.9-looking request line followed, in the same chunk, by a header-looking
-        // line is a request that forgot its protocol.
-        let mut afterspaces = false;
-        for &c in cur.rest() {
-            if c == b':' {
-                self.req_event(HttpEvent::RequestLineMissingProtocol, o);
-                if let Some(tx) = self.tx_mut(id) {
-                    tx.is_0_9 = false;
-                    tx.request_progress = Progress::Headers;
-                }
-                self.req_state = ReqState::Headers;
-                return Rc::Ok;
-            } else if is_lws(c) {
-                afterspaces = true;
-            } else if is_space(c) || afterspaces {
-                break;
+        // libhtp (since Suricata issue 6643): a 0.9-looking request line is HTTP/0.9 only
+        // when what follows it in the same chunk is at most `HTTP09_MAX_JUNK_LEN` bytes of
+        // whitespace; otherwise the protocol was just missing and headers follow.
+        let rest = cur.rest();
+        if rest.len() > HTTP09_MAX_JUNK_LEN || rest.iter().any(|&c| !is_space(c)) {
+            self.req_event(HttpEvent::RequestLineMissingProtocol, o);
+            if let Some(tx) = self.tx_mut(id) {
+                tx.is_0_9 = false;
+                tx.request_progress = Progress::Headers;
             }
+            self.req_state = ReqState::Headers;
+            return Rc::Ok;
         }
         self.req_state = ReqState::Finalize;
         Rc::Ok
@@ -1228,7 +1349,13 @@ impl HttpState {
         if method_number(&line[ms..pos]) != Method::Unknown {
             return self.request_complete(o);
         }
+        // Not HTTP: a tunnel. libhtp only peeked at these bytes, so Suricata detects the
+        // tunnelled protocol from them: keep them (and the rest of the chunk) for the caller.
+        let mut replay = std::mem::take(&mut self.req.line);
         self.req.clear_line();
+        replay.extend_from_slice(cur.rest());
+        cur.pos = cur.data.len();
+        self.replay = Some((Direction::ToServer, replay));
         self.in_status = Status::Tunnel;
         self.out_status = Status::Tunnel;
         self.upgrade = Some(Upgrade::Tunnel);
@@ -2130,11 +2257,8 @@ impl HttpState {
             }
             if let Some(tx) = self.tx_mut(id) {
                 tx.response_progress = Progress::Complete;
-                if let Some(f) = tx.response_file.as_mut() {
-                    f.close(FileState::Closed);
-                }
             }
-            self.log_closed_files(id, o);
+            self.close_response_file(id, FileState::Closed, o);
         }
         if self.in_status == Status::DataOther && self.req.tx == Some(id) {
             return Rc::DataOther;
@@ -2211,11 +2335,24 @@ impl HttpState {
                 if self.res_state == ResState::ClKnown {
                     self.res.body_left -= n;
                 }
+                // A body that starts with missing bytes still opens its file (Suricata passes
+                // the gap to the body callback), which then records the gap.
+                let unopened = id
+                    .and_then(|i| self.tx(i))
+                    .is_some_and(|t| t.response_body.total == 0 && t.response_file.is_none());
+                if unopened && n > 0 {
+                    if let Some(i) = id {
+                        self.open_path_file(i, false, o);
+                    }
+                }
                 if let Some(tx) = id.and_then(|i| self.tx_mut(i)) {
                     let n = u64::try_from(n).unwrap_or(0);
                     tx.response_message_len = tx.response_message_len.saturating_add(n);
                     if let Some(f) = tx.response_file.as_mut() {
                         f.append_gap(n);
+                        if let Some(b) = self.res_range.as_mut() {
+                            b.gap(n);
+                        }
                     }
                 }
                 // Decompression cannot continue across missing bytes.
@@ -2306,6 +2443,33 @@ impl HttpState {
         }
         self.retire();
         ParseStatus::Ok
+    }
+}
+
+/// Suricata `HTPParseAndCheckContentRange`: `(Some((start, end, size)), _)` for a range that
+/// names part of a file of known size; `None` for `*`, unknown sizes and whole-file ranges
+/// (the file is then a plain one). The flag asks for `RANGE_INVALID`: unparsable, or a range
+/// that is reversed or past the size.
+fn check_content_range(v: &[u8]) -> (Option<(u64, u64, u64)>, bool) {
+    let Some(r) = crate::uri::parse_content_range(v) else {
+        return (None, true);
+    };
+    if r.end <= 0 || r.size <= 0 {
+        return (None, false);
+    }
+    if r.start == 0 && r.end == r.size - 1 {
+        return (None, false);
+    }
+    if r.start > r.end || r.end > r.size - 1 {
+        return (None, true);
+    }
+    match (
+        u64::try_from(r.start),
+        u64::try_from(r.end),
+        u64::try_from(r.size),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (Some((a, b, c)), false),
+        _ => (None, true),
     }
 }
 
@@ -2648,6 +2812,17 @@ impl StreamParser for HttpState {
                 let _ = self.drive(dir, &[], &mut o);
             }
         }
+    }
+
+    /// A CONNECT tunnel carrying something else than HTTP hands the stream over (Suricata
+    /// detects the protocol again, `app_proto_orig: http`). `101` upgrades do not: they need
+    /// a known protocol (HTTP/2, WebSocket), which this pipeline does not parse.
+    fn handoff(&self) -> Option<&'static str> {
+        (self.upgrade == Some(Upgrade::Tunnel)).then_some(APP_PROTO)
+    }
+
+    fn take_replay(&mut self) -> Option<(Direction, Vec<u8>)> {
+        self.replay.take()
     }
 
     fn flush(&mut self, out: &mut Vec<AppOutput>) {

@@ -197,6 +197,8 @@ pub struct HttpTx {
     pub(crate) res_header_repetitions: u32,
     pub(crate) request_files: Vec<HttpFile>,
     pub(crate) response_file: Option<HttpFile>,
+    /// A whole file reassembled from byte ranges, completed by this transaction's response.
+    pub(crate) range_file: Option<HttpFile>,
     pub(crate) logged: bool,
 }
 
@@ -249,6 +251,7 @@ impl HttpTx {
             res_header_repetitions: 0,
             request_files: Vec::new(),
             response_file: None,
+            range_file: None,
             logged: false,
         }
     }
@@ -360,9 +363,13 @@ impl HttpTx {
     pub fn response_message_len(&self) -> u64 {
         self.response_message_len
     }
-    /// Files of this transaction (request files first).
+    /// Files of this transaction: request files, the response file, then a whole file
+    /// reassembled from byte ranges when this response completed one.
     pub fn files(&self) -> impl Iterator<Item = &HttpFile> {
-        self.request_files.iter().chain(self.response_file.iter())
+        self.request_files
+            .iter()
+            .chain(self.response_file.iter())
+            .chain(self.range_file.iter())
     }
     /// Both sides complete.
     pub fn is_complete(&self) -> bool {

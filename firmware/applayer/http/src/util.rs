@@ -2,7 +2,7 @@
 //!
 //! Every function here is total: it takes untrusted bytes and returns a value, never panics,
 //! and never does unchecked arithmetic. Numbers saturate or fail instead of wrapping, except
-//! [`strtoul_u32`], which reproduces C's `strtoul` + `unsigned int` truncation on purpose
+//! `strtoul_u32`, which reproduces C's `strtoul` + `unsigned int` truncation on purpose
 //! (Suricata prints the response status that way).
 
 /// Line feed.
@@ -220,7 +220,7 @@ pub(crate) enum ChunkLen {
 
 /// Maximum significant hex digits in a chunk size: 2^63 fits in 16 digits; libhtp rejects a
 /// size that does not fit a signed 64-bit integer, and so do we.
-pub(crate) const MAX_CHUNK_LEN_DIGITS: usize = 16;
+pub const MAX_CHUNK_LEN_DIGITS: usize = 16;
 
 /// libhtp `htp_parse_chunked_length`: leading whitespace is skipped, hex digits read, then
 /// a chunk extension (`;...`) or trailing whitespace is allowed. Returns the size and whether
