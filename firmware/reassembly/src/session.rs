@@ -223,7 +223,10 @@ impl TcpSession {
                         return Outcome::Ok;
                     }
                 } else if f.syn() {
-                    if f.ack() && tcp.ack != self.half[0].isn.wrapping_add(1) {
+                    // The SYN/ACK acknowledges the SYN, and any Fast Open data it carried.
+                    let first = self.half[0].isn.wrapping_add(1);
+                    if f.ack() && !(seq::ge(tcp.ack, first) && seq::le(tcp.ack, self.half[0].next))
+                    {
                         ev("stream.3whs_synack_with_wrong_ack");
                         return Outcome::Ok;
                     }
@@ -388,6 +391,10 @@ impl TcpSession {
             self.half[0].init(tcp.seq);
             self.state = TcpState::SynSent;
             pool.stats.sessions += 1;
+            // TCP Fast Open: data in the SYN is the start of the client's stream.
+            if !payload.is_empty() {
+                self.on_data(0, tcp.seq.wrapping_add(1), payload, cfg, pool, sink, ev);
+            }
             return Outcome::Ok;
         }
         if !cfg.midstream {
