@@ -74,6 +74,12 @@ pub struct TcpInfo {
     /// TCP session state when the flow ended (absent when no session was tracked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<&'static str>,
+    /// Bytes were missing in the client-to-server stream.
+    #[serde(skip_serializing_if = "is_false")]
+    pub ts_gap: bool,
+    /// Bytes were missing in the server-to-client stream.
+    #[serde(skip_serializing_if = "is_false")]
+    pub tc_gap: bool,
     /// Most out-of-order regions held at once, to server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ts_max_regions: Option<u32>,

@@ -169,6 +169,8 @@ pub struct Flow<T> {
     pub tcp_state: Option<&'static str>,
     /// Most out-of-order regions per direction, from reassembly.
     pub max_regions: [u32; 2],
+    /// Whether reassembly found bytes missing, per direction.
+    pub gaps: [bool; 2],
     /// State owned by later stages.
     pub user: T,
     timeout_at: u64,
@@ -217,6 +219,7 @@ impl<T> Flow<T> {
         self.tcp_flags.swap(0, 1);
         self.icmp.swap(0, 1);
         self.max_regions.swap(0, 1);
+        self.gaps.swap(0, 1);
     }
 
     /// Accounts one packet of `len` bytes in `dir` at `ts`, with its TCP flags.
@@ -263,6 +266,8 @@ impl<T> Flow<T> {
                 ecn: bit(0x40),
                 cwr: bit(0x80),
                 state: self.tcp_state,
+                ts_gap: self.gaps[0],
+                tc_gap: self.gaps[1],
                 ts_max_regions: self.tcp_state.map(|_| self.max_regions[0].max(1)),
                 tc_max_regions: self.tcp_state.map(|_| self.max_regions[1].max(1)),
             }
@@ -449,6 +454,7 @@ impl<T> FlowTable<T> {
             app_proto: None,
             tcp_state: None,
             max_regions: [0; 2],
+            gaps: [false; 2],
             user,
             timeout_at: 0,
         };

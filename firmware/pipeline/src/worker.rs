@@ -358,6 +358,7 @@ impl Worker {
                         };
                     }
                     f.max_regions = f.user.tcp.max_regions();
+                    f.gaps = f.user.tcp.gaps();
                     f.app_proto = f.user.app.app_proto();
                 }
             }
@@ -660,6 +661,7 @@ impl Ctx {
             app.flush(out);
             tcp.release(&mut self.pool);
         }
+        f.gaps = f.user.tcp.gaps();
         f.app_proto = f.user.app.app_proto();
         if self.settings.community_id.is_some() && f.user.community.is_none() {
             f.user.community = community(&self.settings, &f);

@@ -97,6 +97,8 @@ struct Half {
     acked_ahead: Option<u32>,
     /// Most separate regions held at once.
     max_regions: u32,
+    /// A gap was delivered in this direction.
+    had_gap: bool,
     /// Window scale this side announced in its SYN.
     wscale: Option<u8>,
     /// Last window this side advertised (scaled), 0 when not seen.
@@ -171,6 +173,11 @@ impl TcpSession {
     /// True when the session reached `Established` at some point and is not closed.
     pub fn established(&self) -> bool {
         self.state >= TcpState::Established && self.state != TcpState::Closed
+    }
+
+    /// Whether bytes were missing in each direction (for the flow record).
+    pub fn gaps(&self) -> [bool; 2] {
+        [self.half[0].had_gap, self.half[1].had_gap]
     }
 
     /// Most out-of-order regions held at once per direction (for the flow record).
@@ -515,6 +522,7 @@ impl TcpSession {
         };
         h.delivered += len;
         h.next = to;
+        h.had_gap = true;
         if len > 0 {
             sink(dir_of(side), Chunk::Gap(len));
         }
