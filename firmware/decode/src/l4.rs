@@ -207,7 +207,9 @@ fn parse_tcp_options(p: &mut Packet<'_>, mut o: &[u8], out: &mut TcpOptions) {
                     u32::from_be_bytes([v[4], v[5], v[6], v[7]]),
                 ))
             }
+            // Fast Open: option 34, or the experimental option 254 with magic 0xF989.
             34 => out.tfo = true,
+            254 if v.starts_with(&[0xf9, 0x89]) => out.tfo = true,
             2 | 3 | 4 | 5 | 8 => p.event(E("tcp.opt_invalid_len")),
             _ => {}
         }

@@ -77,6 +77,11 @@ pub struct StreamConfig {
     pub max_segments: usize,
     /// Bytes of out-of-order data held per worker (`stream.reassembly.memcap`).
     pub memcap: usize,
+    /// Hand a direction's bytes to the app layer only once the peer acknowledges them, as
+    /// Suricata does in IDS mode (so parsers see the same chunks and the same interleaving of
+    /// the two directions). When off, in-order bytes go to the parser straight from the
+    /// packet, without a copy. Default on.
+    pub deliver_on_ack: bool,
 }
 
 impl Default for StreamConfig {
@@ -90,6 +95,7 @@ impl Default for StreamConfig {
             // dominate the memcap with tiny segments.
             max_segments: 2048,
             memcap: 256 << 20,
+            deliver_on_ack: true,
         }
     }
 }
@@ -122,11 +128,18 @@ pub struct StreamStats {
     pub overlaps_different: u64,
 }
 
+/// Most in-order bytes held per direction while they wait for the peer's acknowledgement
+/// (4 MiB, above any real receive window that is not being abused); beyond it the oldest are
+/// handed over unacknowledged rather than held.
+pub const MAX_HELD: usize = 4 << 20;
+
 /// Recycled buffers for out-of-order segments, with the worker-wide memcap.
 #[derive(Debug, Default)]
 pub struct SegmentPool {
     free: Vec<Vec<u8>>,
     memuse: usize,
+    /// In-order bytes held for acknowledgement, across all sessions (counted in the memcap).
+    held: usize,
     memcap: usize,
     /// Counters.
     pub stats: StreamStats,
@@ -141,18 +154,19 @@ impl SegmentPool {
         SegmentPool {
             free: Vec::new(),
             memuse: 0,
+            held: 0,
             memcap,
             stats: StreamStats::default(),
         }
     }
 
-    /// Bytes currently held.
+    /// Bytes currently held (out-of-order segments and data awaiting acknowledgement).
     pub fn memuse(&self) -> usize {
-        self.memuse
+        self.memuse + self.held
     }
 
     fn take(&mut self, data: &[u8]) -> Option<Vec<u8>> {
-        if self.memuse + data.len() > self.memcap {
+        if self.memuse + self.held + data.len() > self.memcap {
             self.stats.memcap_drops += 1;
             return None;
         }
@@ -187,6 +201,7 @@ pub mod fuzzing {
             return;
         };
         let cfg = StreamConfig {
+            deliver_on_ack: policy & 0x40 == 0,
             midstream: policy & 0x10 != 0,
             async_oneside: policy & 0x20 != 0,
             depth: 4096,

@@ -99,6 +99,10 @@ struct Half {
     max_regions: u32,
     /// A gap was delivered in this direction.
     had_gap: bool,
+    /// In-order bytes not yet acknowledged by the peer (they end at `next`).
+    held: Vec<u8>,
+    /// Highest acknowledgement the peer sent for this direction.
+    peer_ack: Option<u32>,
     /// Window scale this side announced in its SYN.
     wscale: Option<u8>,
     /// Last window this side advertised (scaled), 0 when not seen.
@@ -289,8 +293,18 @@ impl TcpSession {
             });
             return Outcome::Ok;
         }
-        // The packet's own data first (it may fill a hole its peer already acknowledged),
-        // then what its acknowledgement says about the other direction.
+        // Its acknowledgement first releases what it has received of the other direction (so
+        // a request reaches the parser before the response that acknowledges it, as in
+        // Suricata); then the packet's own data (it may fill a hole its peer already
+        // acknowledged); then what the acknowledgement says about gaps in the other direction.
+        if f.ack() {
+            let h = &mut self.half[o];
+            h.peer_ack = Some(match h.peer_ack {
+                Some(a) if seq::gt(a, tcp.ack) => a,
+                _ => tcp.ack,
+            });
+            release_acked(h, o, pool, sink);
+        }
         if !payload.is_empty() {
             self.on_data(s, tcp.seq, payload, cfg, pool, sink, ev);
         }
@@ -398,8 +412,9 @@ impl TcpSession {
             self.half[0].init(tcp.seq);
             self.state = TcpState::SynSent;
             pool.stats.sessions += 1;
-            // TCP Fast Open: data in the SYN is the start of the client's stream.
-            if !payload.is_empty() {
+            // TCP Fast Open: data in a SYN carrying the Fast Open option is the start of the
+            // client's stream (data in other SYNs is ignored, as by Suricata).
+            if !payload.is_empty() && tcp.opts.tfo {
                 self.on_data(0, tcp.seq.wrapping_add(1), payload, cfg, pool, sink, ev);
             }
             return Outcome::Ok;
@@ -523,6 +538,7 @@ impl TcpSession {
         h.delivered += len;
         h.next = to;
         h.had_gap = true;
+        flush_held(h, side, pool, sink);
         if len > 0 {
             sink(dir_of(side), Chunk::Gap(len));
         }
@@ -595,10 +611,31 @@ impl TcpSession {
         }
         h.next = h.next.wrapping_add(take as u32);
         h.delivered += take as u64;
+        let peer_seen = self.half[1 - s].active;
+        let h = &mut self.half[s];
         if take > 0 {
-            sink(dir_of(s), Chunk::Data(&bytes[..take]));
+            let acked = match h.peer_ack {
+                Some(a) => seq::ge(a, h.next),
+                None => false,
+            };
+            let hold = cfg.deliver_on_ack
+                && peer_seen
+                && !(acked && h.held.is_empty())
+                && pool.memuse() + take <= pool.memcap;
+            if hold {
+                if h.held.len() + take > crate::MAX_HELD {
+                    flush_held(h, s, pool, sink);
+                }
+                h.held.extend_from_slice(&bytes[..take]);
+                pool.held += take;
+                release_acked(h, s, pool, sink);
+            } else {
+                flush_held(h, s, pool, sink);
+                sink(dir_of(s), Chunk::Data(&bytes[..take]));
+            }
         }
         if h.depth_done {
+            flush_held(h, s, pool, sink);
             release_all(h, pool);
         }
     }
@@ -637,6 +674,7 @@ impl TcpSession {
                 h.next = fin.wrapping_add(1);
                 h.closed = true;
                 release_all(h, pool);
+                flush_held(h, s, pool, sink);
                 sink(dir_of(s), Chunk::Eof);
             }
         }
@@ -771,6 +809,7 @@ impl TcpSession {
             if !self.half[s].active {
                 continue;
             }
+            flush_held(&mut self.half[s], s, pool, sink);
             self.resolve_pending_gap(s, cfg, pool, sink, &mut nothing);
             loop {
                 let h = &self.half[s];
@@ -788,6 +827,7 @@ impl TcpSession {
             }
             let h = &mut self.half[s];
             release_all(h, pool);
+            flush_held(h, s, pool, sink);
             if !h.closed {
                 h.closed = true;
                 sink(dir_of(s), Chunk::Eof);
@@ -799,6 +839,8 @@ impl TcpSession {
     pub fn release(&mut self, pool: &mut SegmentPool) {
         for h in &mut self.half {
             release_all(h, pool);
+            pool.held = pool.held.saturating_sub(h.held.len());
+            h.held = Vec::new();
         }
     }
 }
@@ -807,6 +849,44 @@ fn release_all(h: &mut Half, pool: &mut SegmentPool) {
     for sg in h.segs.drain(..) {
         pool.give(sg.data);
     }
+}
+
+/// Hands over the held bytes the peer has acknowledged.
+fn release_acked(
+    h: &mut Half,
+    s: usize,
+    pool: &mut SegmentPool,
+    sink: &mut impl FnMut(Direction, Chunk<'_>),
+) {
+    let Some(ack) = h.peer_ack else {
+        return;
+    };
+    if h.held.is_empty() {
+        return;
+    }
+    let start = h.next.wrapping_sub(h.held.len() as u32);
+    let n = seq::diff(start, ack).clamp(0, h.held.len() as i64) as usize;
+    if n == 0 {
+        return;
+    }
+    sink(dir_of(s), Chunk::Data(&h.held[..n]));
+    h.held.drain(..n);
+    pool.held = pool.held.saturating_sub(n);
+}
+
+/// Hands over every held byte, acknowledged or not (before a gap or an end of stream).
+fn flush_held(
+    h: &mut Half,
+    s: usize,
+    pool: &mut SegmentPool,
+    sink: &mut impl FnMut(Direction, Chunk<'_>),
+) {
+    if h.held.is_empty() {
+        return;
+    }
+    sink(dir_of(s), Chunk::Data(&h.held));
+    pool.held = pool.held.saturating_sub(h.held.len());
+    h.held.clear();
 }
 
 #[cfg(test)]
@@ -825,6 +905,14 @@ mod tests {
             window: 65535,
             urg_ptr: 0,
             opts: TcpOptions::default(),
+        }
+    }
+
+    /// Reassembly logic tests look at delivery as segments arrive.
+    fn immediate() -> StreamConfig {
+        StreamConfig {
+            deliver_on_ack: false,
+            ..StreamConfig::default()
         }
     }
 
@@ -886,7 +974,7 @@ mod tests {
 
     #[test]
     fn in_order_both_ways_and_close() {
-        let cfg = StreamConfig::default();
+        let cfg = immediate();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
         let mut out = Out::default();
@@ -909,7 +997,7 @@ mod tests {
 
     #[test]
     fn out_of_order_and_retransmission() {
-        let cfg = StreamConfig::default();
+        let cfg = immediate();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
         let mut out = Out::default();
@@ -929,7 +1017,7 @@ mod tests {
 
     #[test]
     fn acked_hole_becomes_gap() {
-        let cfg = StreamConfig::default();
+        let cfg = immediate();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
         let mut out = Out::default();
@@ -949,7 +1037,7 @@ mod tests {
 
     #[test]
     fn no_session_without_syn_unless_midstream() {
-        let cfg = StreamConfig::default();
+        let cfg = immediate();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
         let r = s.packet(
@@ -964,7 +1052,7 @@ mod tests {
         assert_eq!(r, Outcome::NoSession);
         let cfg = StreamConfig {
             midstream: true,
-            ..StreamConfig::default()
+            ..immediate()
         };
         let mut got = Vec::new();
         let r = s.packet(
@@ -986,7 +1074,7 @@ mod tests {
 
     #[test]
     fn syn_from_server_side_asks_for_swap_and_reuse_rules() {
-        let cfg = StreamConfig::default();
+        let cfg = immediate();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
         let r = s.packet(
@@ -1016,7 +1104,7 @@ mod tests {
 
     #[test]
     fn rst_outside_the_window_is_ignored() {
-        let cfg = StreamConfig::default();
+        let cfg = immediate();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
         let mut out = Out::default();
@@ -1052,11 +1140,57 @@ mod tests {
     }
 
     #[test]
+    fn data_waits_for_the_peers_ack_like_suricata() {
+        let cfg = StreamConfig::default();
+        let mut pool = SegmentPool::new(cfg.memcap);
+        let mut s = TcpSession::new();
+        let mut out = Out::default();
+        let mut evs = Vec::new();
+        let mut pk = handshake();
+        pk.extend([
+            (SV, seg(101, 501, A), b"GET /".as_slice()),
+            (SV, seg(106, 501, A), b" HTTP/1.1\r\n\r\n"),
+        ]);
+        run(&mut s, &cfg, &mut pool, &mut out, &mut evs, &pk);
+        // Nothing acknowledged yet: nothing handed over, but it is counted in memory.
+        assert!(out.0.is_empty());
+        assert_eq!(pool.memuse(), 18);
+        // The server's response acknowledges the request: the request is released as one
+        // chunk, before the response (which waits for the client's ACK).
+        run(
+            &mut s,
+            &cfg,
+            &mut pool,
+            &mut out,
+            &mut evs,
+            &[(C, seg(501, 119, A), b"HTTP/1.1 200 OK\r\n\r\n".as_slice())],
+        );
+        assert_eq!(out.0, vec![(SV, "GET / HTTP/1.1\r\n\r\n".to_owned())]);
+        // A partial ACK releases part; flush at flow end hands over the rest.
+        run(
+            &mut s,
+            &cfg,
+            &mut pool,
+            &mut out,
+            &mut evs,
+            &[(SV, seg(119, 505, A), b"".as_slice())],
+        );
+        assert_eq!(joined(&out, C), "HTTP");
+        s.flush(&cfg, &mut pool, &mut |d, c| {
+            if let Chunk::Data(b) = c {
+                out.0.push((d, String::from_utf8_lossy(b).into_owned()));
+            }
+        });
+        assert_eq!(joined(&out, C), "HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(pool.memuse(), 0);
+    }
+
+    #[test]
     fn depth_and_caps_hold() {
         let cfg = StreamConfig {
             depth: 10,
             max_segments: 8,
-            ..StreamConfig::default()
+            ..immediate()
         };
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
@@ -1071,7 +1205,7 @@ mod tests {
         // Many tiny out-of-order segments: storage stays under the segment cap.
         let cfg = StreamConfig {
             max_segments: 8,
-            ..StreamConfig::default()
+            ..immediate()
         };
         let mut s = TcpSession::new();
         let mut pk = handshake();
@@ -1095,7 +1229,7 @@ mod tests {
         ] {
             let cfg = StreamConfig {
                 policy,
-                ..StreamConfig::default()
+                ..immediate()
             };
             let mut pool = SegmentPool::new(cfg.memcap);
             let mut s = TcpSession::new();
@@ -1116,7 +1250,7 @@ mod tests {
 
     #[test]
     fn flush_delivers_stored_with_gaps() {
-        let cfg = StreamConfig::default();
+        let cfg = immediate();
         let mut pool = SegmentPool::new(cfg.memcap);
         let mut s = TcpSession::new();
         let mut out = Out::default();
