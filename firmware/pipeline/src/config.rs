@@ -278,6 +278,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "stream.reassembly.memcap",
     "stream.reassembly.policy",
     "stream.reassembly.max-segments",
+    "stream.reassembly.deliver-on-ack",
     "flow.memcap",
     "flow.max-flows",
     "flow-timeouts.{default,tcp,udp,icmp}.{new,established,closed}",
@@ -343,6 +344,10 @@ impl Settings {
             ["stream", "reassembly", "policy"] => {
                 self.stream.policy = OverlapPolicy::from_name(v)
                     .ok_or_else(|| bad(key, v, "expected first, last, bsd or linux"))?
+            }
+            // Ours: hand data over on the peer's ACK (Suricata's way, default) or at once.
+            ["stream", "reassembly", "deliver-on-ack"] => {
+                self.stream.deliver_on_ack = parse_bool(key, v)?
             }
             ["stream", "reassembly", "max-segments"] => {
                 self.stream.max_segments =
