@@ -152,6 +152,8 @@ fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
             "invalid_checksums": s.stats.invalid_checksums,
             "tcp_gaps": s.stats.tcp_gaps,
             "tcp_memcap_drops": s.stats.tcp_memcap_drops,
+            "fragments": s.stats.fragments,
+            "defrag_reassembled": s.stats.defrag_reassembled,
             "defrag_memcap_drops": s.stats.defrag_memcap_drops,
             "flows_evicted": s.stats.flows_evicted,
             "peak_rss_bytes": rss,
