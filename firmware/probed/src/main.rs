@@ -4,6 +4,7 @@
 //! reports; it holds no business logic of its own.
 #![forbid(unsafe_code)]
 
+mod check_rules;
 mod cli;
 mod replay;
 
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         cli::Command::Replay(args) => replay::run(args),
+        cli::Command::CheckRules(args) => check_rules::run(args),
         cli::Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
