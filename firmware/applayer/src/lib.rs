@@ -366,5 +366,6 @@ pub fn detect_anomaly(event: &'static str, dir: Direction) -> AppOutput {
         }),
         tx_id: None,
         dir,
+        inspect: None,
     }
 }

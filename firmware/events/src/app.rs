@@ -16,7 +16,7 @@ use types::Direction;
 use crate::Body;
 
 /// One output of an app-layer parser.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AppOutput {
     /// The record.
     pub body: Body,
@@ -24,6 +24,9 @@ pub struct AppOutput {
     pub tx_id: Option<u64>,
     /// Orientation: `ToServer` prints the client as `src_ip`, `ToClient` the server.
     pub dir: Direction,
+    /// The transaction's buffers for the signature engine, on the output that logs a
+    /// transaction (when the parser was asked for them).
+    pub inspect: Option<Box<dyn crate::inspect::TxBuffers>>,
 }
 
 /// Outcome of feeding data to a parser.

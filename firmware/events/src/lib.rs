@@ -15,6 +15,7 @@ pub mod dns;
 pub mod fileinfo;
 pub mod flow;
 pub mod http;
+pub mod inspect;
 pub mod stats;
 pub mod tls;
 

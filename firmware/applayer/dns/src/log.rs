@@ -29,6 +29,7 @@ pub(crate) fn render(
             body: Body::Anomaly(AnomalyEve::applayer(APP_PROTO, ev.name())),
             tx_id: Some(tx.id),
             dir: anomaly_dir,
+            inspect: None,
         });
     }
     let m = &tx.message;
@@ -40,6 +41,7 @@ pub(crate) fn render(
         body: Body::Dns(Box::new(eve)),
         tx_id: Some(tx.id),
         dir: Direction::ToServer,
+        inspect: None,
     }));
 }
 

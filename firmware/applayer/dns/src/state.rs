@@ -183,6 +183,7 @@ impl Session {
                     )),
                     tx_id: None,
                     dir: adir,
+                    inspect: None,
                 });
             }
         }

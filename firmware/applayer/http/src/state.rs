@@ -316,6 +316,7 @@ impl HttpState {
             body: EveBody::Anomaly(AnomalyEve::applayer(APP_PROTO, ev.name())),
             tx_id: tx.or_else(|| self.fallback_tx()),
             dir: o.dir.flip(),
+            inspect: None,
         });
     }
 
@@ -356,6 +357,7 @@ impl HttpState {
             body: EveBody::Fileinfo(Box::new(fi)),
             tx_id: Some(tx.id),
             dir,
+            inspect: None,
         });
     }
 
@@ -440,6 +442,7 @@ impl HttpState {
             body: EveBody::Http(Box::new(eve)),
             tx_id: Some(id),
             dir: Direction::ToServer,
+            inspect: None,
         });
         self.retire();
     }
@@ -495,6 +498,7 @@ impl HttpState {
                         body: EveBody::Http(Box::new(eve)),
                         tx_id: Some(id),
                         dir: Direction::ToServer,
+                        inspect: None,
                     });
                 }
             }

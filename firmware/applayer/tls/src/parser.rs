@@ -306,6 +306,7 @@ impl TlsState {
                 body: Body::Anomaly(AnomalyEve::applayer(APP_PROTO, ev.name())),
                 tx_id: Some(0),
                 dir,
+                inspect: None,
             });
         }
     }
@@ -336,6 +337,7 @@ impl TlsState {
             body: Body::Tls(Box::new(rec)),
             tx_id: Some(0),
             dir: Direction::ToServer,
+            inspect: None,
         });
         true
     }
