@@ -9,6 +9,7 @@
 //! header keys in Suricata's order; bodies are serialised with serde.
 #![forbid(unsafe_code)]
 
+pub mod alert;
 pub mod anomaly;
 pub mod app;
 pub mod dns;
@@ -100,6 +101,8 @@ pub enum Body {
     Anomaly(anomaly::AnomalyEve),
     /// `stats`: counters.
     Stats(Box<stats::StatsEve>),
+    /// `alert`: a signature matched.
+    Alert(Box<alert::AlertEve>),
 }
 
 impl Body {
@@ -113,6 +116,7 @@ impl Body {
             Body::Dns(_) => "dns",
             Body::Anomaly(_) => "anomaly",
             Body::Stats(_) => "stats",
+            Body::Alert(_) => "alert",
         }
     }
 }
@@ -257,6 +261,27 @@ impl Event {
                 field(out, "anomaly", a);
             }
             Body::Stats(s) => field(out, "stats", &s.stats),
+            Body::Alert(a) => {
+                self.write_tx_id(out);
+                field(out, "alert", &a.alert);
+                if let Some(h) = &a.http {
+                    field(out, "http", h);
+                }
+                if let Some(t) = &a.tls {
+                    field(out, "tls", t);
+                }
+                if let Some(p) = self.app_proto {
+                    field_str(out, "app_proto", p);
+                }
+                if let Some(d) = self.direction {
+                    field_str(out, "direction", d.as_str());
+                }
+                if let Some(f) = &a.flow {
+                    field(out, "flow", f);
+                }
+                out.extend_from_slice(b"}\n");
+                return;
+            }
         }
         if let Some(d) = self.direction {
             field_str(out, "direction", d.as_str());
