@@ -47,6 +47,15 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
+    /// Makes the HTTP, TLS and DNS parsers keep per-transaction inspection buffers
+    /// ([`events::inspect::TxBuffers`]) for the signature engine. Off by default: a probe
+    /// without app-layer rules does not pay for the snapshots.
+    pub fn set_inspect(&mut self, on: bool) {
+        Arc::make_mut(&mut self.http).inspect = on;
+        self.tls.inspect = on;
+        self.dns.inspect = on;
+    }
+
     /// Applies an `app-layer.protocols.*` or `outputs.eve-log.types.*` setting. `Err(None)`
     /// means the key is unknown, `Err(Some(why))` that the value is bad.
     pub fn apply(&mut self, key: &str, v: &str) -> Result<(), Option<&'static str>> {

@@ -27,6 +27,13 @@ pub trait TxBuffers: fmt::Debug + Send {
         None
     }
 
+    /// [`TxBuffers::number`] for facts that differ per side: `ssl_version` and `tls.version`
+    /// read the version of the side travelling in `dir`, as Suricata's keywords do. Defaults
+    /// to `number(name)` for facts of the whole transaction.
+    fn number_dir(&self, name: &str, _dir: Direction) -> Option<u64> {
+        self.number(name)
+    }
+
     /// Whether the side travelling in `dir` is complete (all of it has been parsed).
     fn complete(&self, _dir: Direction) -> bool {
         true

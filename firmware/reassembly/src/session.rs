@@ -184,6 +184,22 @@ impl TcpSession {
         [self.half[0].had_gap, self.half[1].had_gap]
     }
 
+    /// Suricata's `stream_size` per direction: the next in-order sequence number minus the
+    /// initial one (payload bytes plus one for the SYN); `None` before a session exists.
+    pub fn stream_size(&self) -> Option<[u64; 2]> {
+        if !self.exists() {
+            return None;
+        }
+        let size = |h: &Half| {
+            if h.active {
+                u64::from(h.next.wrapping_sub(h.isn))
+            } else {
+                0
+            }
+        };
+        Some([size(&self.half[0]), size(&self.half[1])])
+    }
+
     /// Most out-of-order regions held at once per direction (for the flow record).
     pub fn max_regions(&self) -> [u32; 2] {
         [self.half[0].max_regions, self.half[1].max_regions]

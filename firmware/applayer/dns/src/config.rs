@@ -23,6 +23,10 @@ pub struct DnsConfig {
     /// Transactions kept for detection between calls (see [`crate::caps::MAX_RETAINED_TX`]);
     /// 0 disables retention (and its event).
     pub max_retained_transactions: usize,
+    /// Attach a [`DnsTxBuffers`](crate::DnsTxBuffers) snapshot to the first `dns` output of
+    /// each transaction, for the signature engine (default false: nothing is attached). The
+    /// transaction then moves into its snapshot instead of being retained.
+    pub inspect: bool,
 }
 
 impl Default for DnsConfig {
@@ -35,6 +39,7 @@ impl Default for DnsConfig {
             types: None,
             max_records_per_message: MAX_RECORDS_PER_MESSAGE,
             max_retained_transactions: MAX_RETAINED_TX,
+            inspect: false,
         }
     }
 }

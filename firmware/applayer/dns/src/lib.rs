@@ -18,6 +18,11 @@
 //! - `dns` outputs have `dir: ToServer` (Suricata orients them like the flow: the client is
 //!   `src_ip` for queries *and* answers) and `tx_id: Some(n)`; Suricata prints no top-level
 //!   `tx_id` on `dns` records (the query's `dns.tx_id` carries it).
+//! - With [`DnsConfig::inspect`], each transaction (one message) moves into a
+//!   [`DnsTxBuffers`] snapshot (`dns.query`, `dns.opcode`, see [`inspect`]) carried by its
+//!   first `dns` output; a transaction that logs no record leaves its snapshot for
+//!   [`DnsUdp::take_unlogged_inspect`] / [`DnsTcp::take_unlogged_inspect`], to be taken after
+//!   each call.
 //! - `anomaly` outputs (app-layer events) carry the transaction id and are oriented like the
 //!   packet that made Suricata parse the data: the data's direction for UDP, the opposite one
 //!   for TCP (Suricata parses TCP data when the peer acknowledges it).
@@ -25,8 +30,8 @@
 //! # Caps
 //! All in [`caps`]: name length 1025 and 255 labels-or-pointers per name (Suricata's, raising
 //! `name_too_long` / `too_many_labels`, with self-pointers raising `infinite_loop`), 4096
-//! records per message, 64 transactions retained for detection, one TCP frame (65537 bytes)
-//! buffered per direction.
+//! records per message, 64 transactions retained for detection (and, in inspect mode, 64
+//! unlogged snapshots per call), one TCP frame (65537 bytes) buffered per direction.
 //!
 //! # Never
 //! This crate never panics, indexes unchecked or does unchecked arithmetic on wire data, never
@@ -42,6 +47,7 @@
 pub mod caps;
 mod config;
 mod event;
+pub mod inspect;
 mod log;
 mod names;
 mod state;
@@ -49,6 +55,7 @@ pub mod wire;
 
 pub use config::DnsConfig;
 pub use event::DnsEvent;
+pub use inspect::DnsTxBuffers;
 pub use names::{rcode_name, rrtype_name};
 pub use state::{DnsTcp, DnsTransaction, DnsUdp};
 pub use wire::{
@@ -163,9 +170,27 @@ pub mod fuzzing {
         }
     }
 
+    /// Reads every buffer and number of a snapshot.
+    fn exercise(s: &dyn events::inspect::TxBuffers) {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            for name in crate::inspect::BUFFERS {
+                for i in 0..8 {
+                    let _ = s.buffer(name, dir, i);
+                }
+            }
+            let _ = s.complete(dir);
+        }
+        for n in crate::inspect::NUMBERS {
+            let _ = s.number(n);
+        }
+    }
+
     fn render(out: &[AppOutput]) {
         let mut line = Vec::new();
         for o in out {
+            if let Some(s) = o.inspect.as_deref() {
+                exercise(s);
+            }
             let ev = Event::new(Timestamp::from_secs_nanos(0, 0), o.body.clone());
             ev.write_json(&mut line);
             line.clear();
@@ -197,6 +222,7 @@ pub mod fuzzing {
             XorShift::new(u64::from(ctl) << 32 | u64::try_from(payload.len()).unwrap_or(0));
         let cfg = DnsConfig {
             grouped: ctl & 0x80 == 0,
+            inspect: ctl & 0x08 != 0,
             ..DnsConfig::default()
         };
         let _ = crate::probe_udp_dir(payload);
@@ -217,6 +243,9 @@ pub mod fuzzing {
             rest = b;
         }
         udp.flush(&mut out);
+        for s in udp.take_unlogged_inspect() {
+            exercise(s.as_ref());
+        }
 
         // TCP: raw stream, then the payload as one frame, in random slices.
         let mut framed = Vec::with_capacity(payload.len() + 2);
@@ -236,6 +265,9 @@ pub mod fuzzing {
                     tcp.gap(dir, 1 + r % 7, &mut out);
                 }
                 let _ = tcp.parse(dir, a, &mut out);
+                for s in tcp.take_unlogged_inspect() {
+                    exercise(s.as_ref());
+                }
                 rest = b;
             }
             tcp.eof(Direction::ToServer, &mut out);
@@ -246,5 +278,7 @@ pub mod fuzzing {
     }
 }
 
+#[cfg(test)]
+mod inspect_tests;
 #[cfg(test)]
 mod tests;

@@ -18,11 +18,13 @@ use std::collections::VecDeque;
 
 use events::anomaly::AnomalyEve;
 use events::app::{AppOutput, ParseStatus, Probe, StreamParser};
+use events::inspect::TxBuffers;
 use events::Body;
 use types::Direction;
 
 use crate::config::DnsConfig;
 use crate::event::DnsEvent;
+use crate::inspect::DnsTxBuffers;
 use crate::wire::{self, DnsMessage, NameFlags, ParseError, HEADER_LEN};
 use crate::{log, APP_PROTO};
 
@@ -58,6 +60,9 @@ struct Session {
     /// Transactions finished by the current (or last) call, for detection.
     retained: VecDeque<DnsTransaction>,
     retained_overflow: bool,
+    /// Snapshots of transactions of the current call that logged no record (inspect mode).
+    /// At most one per message of one call, and cleared when the next call begins.
+    unlogged: Vec<DnsTxBuffers>,
     /// TCP data is parsed when the peer acknowledges it, so Suricata prints anomalies with the
     /// acknowledging packet's orientation: the opposite of the data's.
     anomaly_from_ack: bool,
@@ -71,6 +76,7 @@ impl Session {
             open: None,
             retained: VecDeque::new(),
             retained_overflow: false,
+            unlogged: Vec::new(),
             anomaly_from_ack,
         }
     }
@@ -78,6 +84,7 @@ impl Session {
     fn begin_call(&mut self) {
         self.retained.clear();
         self.retained_overflow = false;
+        self.unlogged.clear();
     }
 
     fn end_call(&mut self, out: &mut Vec<AppOutput>) {
@@ -167,7 +174,21 @@ impl Session {
         } else {
             tx.dir
         };
+        let first = out.len();
         log::render(&self.cfg, &tx, adir, out);
+        if self.cfg.inspect {
+            // The transaction is done: it moves into its snapshot, carried by its first `dns`
+            // record (or kept for `take_unlogged_inspect` when it logs none).
+            let snap = DnsTxBuffers::new(tx);
+            let carrier = out
+                .get_mut(first..)
+                .and_then(|o| o.iter_mut().find(|o| matches!(o.body, Body::Dns(_))));
+            match carrier {
+                Some(o) => o.inspect = Some(Box::new(snap)),
+                None => self.keep_unlogged(snap, adir, out),
+            }
+            return;
+        }
         let cap = self.cfg.max_retained_transactions;
         if cap == 0 {
             return;
@@ -188,6 +209,38 @@ impl Session {
             }
         }
         self.retained.push_back(tx);
+    }
+
+    /// Keeps the snapshot of a transaction that logged nothing, under the retention cap (the
+    /// oldest goes first, with one `too_many_transactions` per call, as for retention).
+    fn keep_unlogged(&mut self, snap: DnsTxBuffers, adir: Direction, out: &mut Vec<AppOutput>) {
+        let cap = self.cfg.max_retained_transactions;
+        if cap == 0 {
+            return;
+        }
+        if self.unlogged.len() >= cap {
+            self.unlogged.remove(0);
+            if !self.retained_overflow {
+                self.retained_overflow = true;
+                out.push(AppOutput {
+                    body: Body::Anomaly(AnomalyEve::applayer(
+                        APP_PROTO,
+                        DnsEvent::TooManyTransactions.name(),
+                    )),
+                    tx_id: None,
+                    dir: adir,
+                    inspect: None,
+                });
+            }
+        }
+        self.unlogged.push(snap);
+    }
+
+    fn take_unlogged(&mut self) -> Vec<Box<dyn TxBuffers>> {
+        self.unlogged
+            .drain(..)
+            .map(|b| Box::new(b) as Box<dyn TxBuffers>)
+            .collect()
     }
 
     fn transactions(&self) -> impl Iterator<Item = &DnsTransaction> {
@@ -231,9 +284,18 @@ impl DnsUdp {
         self.s.begin_call();
     }
 
-    /// Transactions completed by the most recent call, oldest first (for detection).
+    /// Transactions completed by the most recent call, oldest first (for detection). Empty
+    /// with [`DnsConfig::inspect`]: transactions move into their snapshots instead.
     pub fn transactions(&self) -> impl Iterator<Item = &DnsTransaction> {
         self.s.transactions()
+    }
+
+    /// With [`DnsConfig::inspect`]: the snapshots of transactions of the most recent call that
+    /// logged no `dns` record (so no output carried them), oldest first. Call after each
+    /// parse call; the next call drops what was not taken. At most
+    /// [`DnsConfig::max_retained_transactions`].
+    pub fn take_unlogged_inspect(&mut self) -> Vec<Box<dyn TxBuffers>> {
+        self.s.take_unlogged()
     }
 
     /// Transactions created so far in this flow.
@@ -271,9 +333,18 @@ impl DnsTcp {
         }
     }
 
-    /// Transactions completed by the most recent call, oldest first (for detection).
+    /// Transactions completed by the most recent call, oldest first (for detection). Empty
+    /// with [`DnsConfig::inspect`]: transactions move into their snapshots instead.
     pub fn transactions(&self) -> impl Iterator<Item = &DnsTransaction> {
         self.s.transactions()
+    }
+
+    /// With [`DnsConfig::inspect`]: the snapshots of transactions of the most recent call that
+    /// logged no `dns` record (so no output carried them), oldest first. Call after each
+    /// parse call; the next call drops what was not taken. At most
+    /// [`DnsConfig::max_retained_transactions`].
+    pub fn take_unlogged_inspect(&mut self) -> Vec<Box<dyn TxBuffers>> {
+        self.s.take_unlogged()
     }
 
     /// Transactions created so far in this flow.

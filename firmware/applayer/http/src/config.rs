@@ -73,6 +73,10 @@ pub struct HttpConfig {
     pub double_decode_path: bool,
     /// `double-decode-query`: the normalised query is %-decoded a second time (off).
     pub double_decode_query: bool,
+    /// Attach an [`HttpTxBuffers`](crate::HttpTxBuffers) snapshot of each transaction to the
+    /// output that logs it, for the signature engine, and keep request file content for
+    /// `file.data` (default false: nothing is attached or kept).
+    pub inspect: bool,
     /// Byte-range containers shared by every flow using this configuration (Suricata's
     /// `app-layer.protocols.http.byterange`): runtime state, not a setting; clones share it.
     pub ranges: Arc<RangeStore>,
@@ -96,6 +100,7 @@ impl Default for HttpConfig {
             allow_space_uri: false,
             double_decode_path: false,
             double_decode_query: false,
+            inspect: false,
             ranges: Arc::new(RangeStore::new()),
         }
     }

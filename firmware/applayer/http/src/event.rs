@@ -63,6 +63,9 @@ pub enum HttpEvent {
     MultipartInvalidHeader,
     TooManyWarnings,
     FailedProtocolChange,
+    /// Ours: a body with an unlimited body limit reached [`crate::MAX_BODY_KEPT`]; the
+    /// rest is counted but not kept for inspection.
+    BodyKeptCap,
 }
 
 impl HttpEvent {
@@ -127,6 +130,7 @@ impl HttpEvent {
             MultipartInvalidHeader => "MULTIPART_INVALID_HEADER",
             TooManyWarnings => "TOO_MANY_WARNINGS",
             FailedProtocolChange => "FAILED_PROTOCOL_CHANGE",
+            BodyKeptCap => "BODY_KEPT_CAP_REACHED",
         }
     }
 }

@@ -77,6 +77,10 @@ pub struct HttpFile {
     /// First and last byte of a `206` response's `Content-Range` (EVE `start` / `end`).
     pub range: Option<(u64, u64)>,
     hashers: Hashers,
+    /// Content kept for detection (`file.data`), when the parser inspects: at most
+    /// `inspect_cap` bytes (the body limit the content already obeys).
+    inspect: Option<Vec<u8>>,
+    inspect_cap: usize,
     pub(crate) logged: bool,
 }
 
@@ -96,8 +100,32 @@ impl HttpFile {
                 sha1: hash.sha1.then(sha1::Sha1::new),
                 sha256: hash.sha256.then(sha2::Sha256::new),
             },
+            inspect: None,
+            inspect_cap: 0,
             logged: false,
         }
+    }
+
+    /// Keeps up to `cap` bytes of content for detection (`file.data`).
+    pub(crate) fn keep_content(mut self, cap: usize) -> HttpFile {
+        self.inspect = Some(Vec::new());
+        self.inspect_cap = cap;
+        self
+    }
+
+    /// The content kept for detection, when this file keeps it.
+    pub fn inspect_data(&self) -> Option<&[u8]> {
+        self.inspect.as_deref()
+    }
+
+    /// Moves the kept content out (for a snapshot), leaving the file without it.
+    pub(crate) fn take_content(&mut self) -> Option<Vec<u8>> {
+        self.inspect.take()
+    }
+
+    /// Puts content taken by [`HttpFile::take_content`] back (into a snapshot's copy).
+    pub(crate) fn put_content(&mut self, c: Option<Vec<u8>>) {
+        self.inspect = c;
     }
 
     pub(crate) fn append(&mut self, data: &[u8]) {
@@ -105,6 +133,10 @@ impl HttpFile {
             return;
         }
         self.size = self.size.saturating_add(data.len() as u64);
+        if let Some(buf) = self.inspect.as_mut() {
+            let room = self.inspect_cap.saturating_sub(buf.len());
+            buf.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
+        }
         if let Some(h) = self.hashers.md5.as_mut() {
             h.update(data);
         }

@@ -36,13 +36,24 @@
 //! before the status line, spaces in URIs) and returns errors where libhtp returns data plus a
 //! warning. An IDS must log what it saw, so the head parser is hand-written on libhtp's rules.
 //!
+//! # Detection
+//! With [`HttpConfig::inspect`], the output that logs a transaction (its `http` record, also
+//! when written at flow end) carries an [`HttpTxBuffers`] snapshot: Suricata 7.0.10's sticky
+//! buffers (`http.uri`, `http.header`, `file.data` …) over that transaction, with the content
+//! Suricata gives them (see [`inspect`]). The transaction moves into it when it leaves the
+//! flow; otherwise only its head is copied and its bodies move. Request files then also keep
+//! their content (up to the request body limit) for `file.data`. Off by default: outputs are
+//! then exactly what they were.
+//!
 //! # Caps (every input-driven quantity is bounded)
 //! - one header line plus its folded continuation: [`HttpConfig::field_limit`] (18000 bytes);
 //!   past it the direction stops with `REQUEST_FIELD_TOO_LONG` / `RESPONSE_FIELD_TOO_LONG`;
 //! - headers per message: [`HttpConfig::headers_limit`] (1024), then `*_TOO_MANY_HEADERS`;
 //! - repetitions merged into one header: [`state::MAX_HEADER_REPETITIONS`];
 //! - live transactions per flow: [`HttpConfig::max_tx`] (512);
-//! - body bytes kept for inspection and stored in files: the body limits (100 KiB);
+//! - body bytes kept for inspection and stored in files: the body limits (100 KiB); a limit
+//!   of 0 ("unlimited") still keeps at most [`MAX_BODY_KEPT`] (16 MiB,
+//!   `BODY_KEPT_CAP_REACHED`);
 //! - decoding: layers ([`HttpConfig::decompress_layer_limit`], at most
 //!   [`MAX_DECOMPRESS_LAYERS`]) and a ratio/size bomb check
 //!   ([`HttpConfig::decompress_limit`]); a huge Content-Length is a counter, never a buffer;
@@ -67,6 +78,7 @@ mod config;
 mod decompress;
 mod event;
 pub mod files;
+pub mod inspect;
 pub mod range;
 pub mod state;
 mod tx;
@@ -79,9 +91,10 @@ use types::Direction;
 pub use config::{DumpHeaders, ForceHash, HttpConfig};
 pub use event::HttpEvent;
 pub use files::{FileState, HttpFile};
+pub use inspect::HttpTxBuffers;
 pub use range::RangeStore;
 pub use state::{HttpState, Upgrade, MAX_DECOMPRESS_LAYERS};
-pub use tx::{Body, Header, Headers, HttpTx, Progress};
+pub use tx::{Body, Header, Headers, HttpTx, Progress, MAX_BODY_KEPT};
 pub use util::Method;
 
 /// The app-layer protocol name in EVE (`app_proto`).
@@ -201,6 +214,9 @@ pub mod fuzzing {
             cfg.double_decode_path = true;
             cfg.double_decode_query = true;
         }
+        if cfgb & 64 != 0 {
+            cfg.inspect = true;
+        }
         // Bit 5: the same input a second time on another flow of the same configuration, so
         // byte ranges meet across flows.
         let cfg = Arc::new(cfg);
@@ -237,6 +253,11 @@ pub mod fuzzing {
                 let _ = tx.to_eve(&HttpConfig::default());
                 let _ = tx.normalized_uri();
             }
+            for o in &out {
+                if let Some(s) = o.inspect.as_deref() {
+                    exercise(s);
+                }
+            }
             if out.len() > 4096 {
                 out.clear();
             }
@@ -246,6 +267,25 @@ pub mod fuzzing {
         st.flush(&mut out);
     }
 
+    /// Reads every buffer and number of a snapshot (bounded: a few indices per buffer).
+    fn exercise(s: &dyn events::inspect::TxBuffers) {
+        use crate::inspect::{NUMBERS, REQUEST_BUFFERS, RESPONSE_BUFFERS};
+        for (dir, names) in [
+            (Direction::ToServer, REQUEST_BUFFERS),
+            (Direction::ToClient, RESPONSE_BUFFERS),
+        ] {
+            for name in names {
+                for i in 0..4 {
+                    let _ = s.buffer(name, dir, i);
+                }
+            }
+            let _ = s.complete(dir);
+        }
+        for n in NUMBERS {
+            let _ = s.number(n);
+        }
+    }
+
     /// Probes arbitrary bytes in both directions.
     pub fn fuzz_probe(data: &[u8]) {
         let _ = crate::probe(Direction::ToServer, data);
@@ -253,5 +293,7 @@ pub mod fuzzing {
     }
 }
 
+#[cfg(test)]
+mod inspect_tests;
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use events::anomaly::AnomalyEve;
 use events::app::{AppOutput, ParseStatus, StreamParser};
 use events::fileinfo::{FileInfo, FileinfoEve};
+use events::inspect::TxBuffers;
 use events::{lossy_string, Body as EveBody};
 use types::Direction;
 
@@ -26,6 +27,7 @@ use crate::config::HttpConfig;
 use crate::decompress::{Chain, Coding as CeCoding, DecompressEvent};
 use crate::event::HttpEvent;
 use crate::files::{multipart_boundary, FileState, HttpFile, MpAction, Multipart};
+use crate::inspect::HttpTxBuffers;
 use crate::range::RangeBlock;
 use crate::tx::{hflags, txflags, Coding, Header, HttpTx, Progress};
 use crate::uri::{content_disposition_param, parse_header_hostport, parse_uri};
@@ -438,28 +440,47 @@ impl HttpState {
         }
         tx.logged = true;
         let eve = tx.to_eve(&cfg);
+        let at = o.out.len();
         o.out.push(AppOutput {
             body: EveBody::Http(Box::new(eve)),
             tx_id: Some(id),
             dir: Direction::ToServer,
             inspect: None,
         });
-        self.retire();
+        let gone = self.retire_keeping(Some(id));
+        if cfg.inspect {
+            // The transaction moves into its snapshot when it just left the deque; otherwise
+            // its bodies move and the head is copied.
+            let snap = gone.or_else(|| self.tx_mut(id).map(HttpTx::inspection_copy));
+            if let (Some(t), Some(out)) = (snap, o.out.get_mut(at)) {
+                out.inspect = Some(Box::new(HttpTxBuffers::new(t)));
+            }
+        }
     }
 
     /// Drops finished transactions from the front of the deque.
     fn retire(&mut self) {
+        let _ = self.retire_keeping(None);
+    }
+
+    /// [`HttpState::retire`], handing back the transaction `keep` if it was dropped.
+    fn retire_keeping(&mut self, keep: Option<u64>) -> Option<HttpTx> {
+        let mut kept = None;
         while let Some(front) = self.txs.front() {
             let id = front.id;
             let busy = self.req.tx == Some(id) || self.res.tx == Some(id) || id >= self.out_next_tx;
             let files_done = front.files().all(|f| f.logged);
             if front.logged && !busy && files_done {
-                self.txs.pop_front();
+                let tx = self.txs.pop_front();
                 self.first_id = id.saturating_add(1);
+                if keep == Some(id) {
+                    kept = tx;
+                }
             } else {
                 break;
             }
         }
+        kept
     }
 
     /// Flow end (or parser failure): truncate open files, log everything not yet logged.
@@ -494,11 +515,19 @@ impl HttpState {
                 if !tx.logged {
                     tx.logged = true;
                     let eve = tx.to_eve(&cfg);
+                    // The parser is done with the flow: the transaction moves into its
+                    // snapshot, an empty logged placeholder keeps its place.
+                    let inspect = cfg.inspect.then(|| {
+                        let mut gone = HttpTx::new(id);
+                        gone.logged = true;
+                        let t = std::mem::replace(tx, gone);
+                        Box::new(HttpTxBuffers::new(t)) as Box<dyn TxBuffers>
+                    });
                     o.out.push(AppOutput {
                         body: EveBody::Http(Box::new(eve)),
                         tx_id: Some(id),
                         dir: Direction::ToServer,
-                        inspect: None,
+                        inspect,
                     });
                 }
             }
@@ -583,7 +612,10 @@ impl HttpState {
         let limit = self.cfg.request_body_limit;
         let Some(tx) = self.tx_mut(id) else { return };
         let before = tx.request_body.total;
-        tx.request_body.append(data, limit);
+        if tx.request_body.append(data, limit) {
+            self.req_event(HttpEvent::BodyKeptCap, o);
+        }
+        let Some(tx) = self.tx_mut(id) else { return };
         // The part of this chunk inside the limit is stored; anything past it truncates.
         let within = if limit == 0 {
             data.len()
@@ -654,9 +686,14 @@ impl HttpState {
                     if name.len() > crate::files::MAX_FILENAME {
                         self.req_event(HttpEvent::FileNameTooLong, o);
                     }
+                    let keep = self.keep_file_content();
                     if let Some(tx) = self.tx_mut(id) {
                         if tx.request_files.len() < crate::files::MAX_FILES_PER_TX {
-                            tx.request_files.push(HttpFile::new(&name, hash));
+                            let f = HttpFile::new(&name, hash);
+                            tx.request_files.push(match keep {
+                                Some(cap) => f.keep_content(cap),
+                                None => f,
+                            });
                         }
                     }
                 }
@@ -676,10 +713,19 @@ impl HttpState {
         }
     }
 
+    /// With `inspect`: request files keep their content for `file.data`, at most as much as
+    /// the request body keeps.
+    fn keep_file_content(&self) -> Option<usize> {
+        self.cfg
+            .inspect
+            .then(|| crate::tx::kept_cap(self.cfg.request_body_limit))
+    }
+
     /// Opens a file named after the URI path (or, for responses, Content-Disposition).
     fn open_path_file(&mut self, id: u64, request: bool, o: &mut Out<'_>) {
         let hash = self.cfg.force_hash;
         let ranges = Arc::clone(&self.cfg.ranges);
+        let keep = self.keep_file_content();
         let Some(tx) = self.tx_mut(id) else { return };
         let mut name: Option<Vec<u8>> = None;
         if !request {
@@ -697,7 +743,10 @@ impl HttpState {
         let mut f = HttpFile::new(&name, hash);
         let mut range_event = false;
         if request {
-            tx.request_files.push(f);
+            tx.request_files.push(match keep {
+                Some(cap) => f.keep_content(cap),
+                None => f,
+            });
         } else {
             // Suricata `HTPFileOpenWithRange`: a usable Content-Range gives the file a range
             // and a share in the byte-range container of host + file name.
@@ -741,7 +790,10 @@ impl HttpState {
         let limit = self.cfg.response_body_limit;
         let Some(tx) = self.tx_mut(id) else { return };
         let before = tx.response_body.total;
-        tx.response_body.append(data, limit);
+        if tx.response_body.append(data, limit) {
+            self.res_event(HttpEvent::BodyKeptCap, o);
+        }
+        let Some(tx) = self.tx_mut(id) else { return };
         let first = before == 0 && tx.response_file.is_none();
         if first {
             self.open_path_file(id, false, o);
@@ -1080,6 +1132,10 @@ impl HttpState {
                 }
                 self.req.clear_line();
                 if let Some(tx) = self.tx_mut(id) {
+                    // The stream closed inside the header block: what arrived is the block.
+                    if tx.request_progress <= Progress::Headers {
+                        tx.request_headers_done = true;
+                    }
                     tx.request_progress = Progress::Trailer;
                 }
                 return self.req_state_headers(id, o);
@@ -1160,6 +1216,9 @@ impl HttpState {
         if progress > Progress::Headers {
             self.req_state = ReqState::Finalize;
             return Rc::Ok;
+        }
+        if let Some(tx) = self.tx_mut(id) {
+            tx.request_headers_done = true;
         }
         let rc = self.process_request_headers(id);
         self.report_request_flags(id, o);
@@ -1693,7 +1752,14 @@ impl HttpState {
         }
         let data = data.to_vec();
         let mut evs = Vec::new();
+        let raw_cap = self.cfg.field_limit.saturating_mul(4);
         if let Some(tx) = self.tx_mut(id) {
+            if tx.seen_100continue > 0 {
+                // After a `100 Continue` the raw header buffer also gets this status line.
+                let room = raw_cap.saturating_sub(tx.response_headers_raw.len());
+                tx.response_headers_raw
+                    .extend_from_slice(&line[..line.len().min(room)]);
+            }
             parse_response_line(tx, &data);
             tx.response_line = Some(data);
             if tx.response_protocol_number == proto::INVALID {
@@ -1749,6 +1815,9 @@ impl HttpState {
                     .tx(id)
                     .map_or(Progress::Headers, |t| t.response_progress);
                 if progress == Progress::Headers {
+                    if let Some(tx) = self.tx_mut(id) {
+                        tx.response_headers_done = true;
+                    }
                     self.res_state = ResState::BodyDetermine;
                 } else {
                     self.res_state = ResState::Finalize;
@@ -1812,7 +1881,8 @@ impl HttpState {
         };
         let new = new.to_vec();
         if let Some(tx) = self.tx_mut(id) {
-            if tx.response_progress != Progress::Headers {
+            // Like Suricata's raw header buffer, trailers are appended to the header block.
+            if !matches!(tx.response_progress, Progress::Headers | Progress::Trailer) {
                 return;
             }
             let room = cap.saturating_sub(tx.response_headers_raw.len());
@@ -1914,7 +1984,10 @@ impl HttpState {
                 if let Some(tx) = self.tx_mut(id) {
                     tx.response_headers.clear();
                     tx.response_header_count = 0;
-                    tx.response_headers_raw.clear();
+                    tx.response_headers_done = false;
+                    // The raw header buffer is not reset: libhtp keeps feeding Suricata's
+                    // header-data callback, so it goes on with the next status line and the
+                    // final response's headers.
                     tx.response_progress = Progress::Line;
                     tx.seen_100continue = tx.seen_100continue.saturating_add(1);
                 }

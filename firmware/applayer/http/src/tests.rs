@@ -71,7 +71,7 @@ fn simple_get_with_file() {
     ]);
     let h = http_lines(&r);
     assert_eq!(h.len(), 1);
-    assert!(h[0].contains(r#""hostname":"www.example.com","http_port":8080,"url":"/a/b.txt?x=1","http_user_agent":"t/1","http_content_type":"text/plain","http_refer":"r","http_method":"GET","protocol":"HTTP/1.1","status":200,"redirect":"/l","length":3"#), "{h:?}");
+    assert!(h[0].contains(r#""hostname":"WWW.Example.com","http_port":8080,"url":"/a/b.txt?x=1","http_user_agent":"t/1","http_content_type":"text/plain","http_refer":"r","http_method":"GET","protocol":"HTTP/1.1","status":200,"redirect":"/l","length":3"#), "{h:?}");
     assert!(has(
         &r,
         r#""filename":"/a/b.txt","gaps":false,"state":"CLOSED","stored":false,"size":3"#

@@ -131,19 +131,36 @@ pub struct Body {
     pub truncated: bool,
 }
 
+/// Body bytes kept for inspection when the configured body limit is 0 ("unlimited"): 16 MiB,
+/// far above any inspection window Suricata uses (its defaults keep 100 KiB), so that a
+/// configuration asking for everything still cannot make one transaction hold an arbitrary
+/// amount of memory. Hitting it raises `BODY_KEPT_CAP_REACHED` (ours); sizes, hashes and
+/// files still count every byte.
+pub const MAX_BODY_KEPT: usize = 16 * 1024 * 1024;
+
+/// Bytes kept for a body limit (0 means [`MAX_BODY_KEPT`]).
+pub(crate) fn kept_cap(limit: u32) -> usize {
+    if limit == 0 {
+        MAX_BODY_KEPT
+    } else {
+        usize::try_from(limit).unwrap_or(MAX_BODY_KEPT)
+    }
+}
+
 impl Body {
-    pub(crate) fn append(&mut self, d: &[u8], limit: u32) {
+    /// Counts `d` and keeps what fits under `limit`. Returns true when this call is the first
+    /// to hit [`MAX_BODY_KEPT`] (only possible with `limit` 0).
+    pub(crate) fn append(&mut self, d: &[u8], limit: u32) -> bool {
         self.total = self.total.saturating_add(d.len() as u64);
-        let room = if limit == 0 {
-            d.len()
-        } else {
-            (limit as usize).saturating_sub(self.data.len())
-        };
+        let room = kept_cap(limit).saturating_sub(self.data.len());
         let take = room.min(d.len());
         self.data.extend_from_slice(&d[..take]);
-        if take < d.len() {
+        let cut = take < d.len();
+        let first_cap_hit = cut && limit == 0 && !self.truncated;
+        if cut {
             self.truncated = true;
         }
+        first_cap_hit
     }
 }
 
@@ -170,6 +187,8 @@ pub struct HttpTx {
     pub(crate) request_content_length: i64,
     pub(crate) request_message_len: u64,
     pub(crate) request_progress: Progress,
+    /// The request header block ended (a CONNECT's request stays at the headers stage).
+    pub(crate) request_headers_done: bool,
     pub(crate) request_body: Body,
     pub(crate) request_ignored_lines: u32,
     pub(crate) request_header_count: usize,
@@ -186,6 +205,9 @@ pub struct HttpTx {
     pub(crate) response_content_length: i64,
     pub(crate) response_message_len: u64,
     pub(crate) response_progress: Progress,
+    /// The (final) response header block ended (a `101` response stays at the headers
+    /// stage).
+    pub(crate) response_headers_done: bool,
     pub(crate) response_body: Body,
     pub(crate) response_header_count: usize,
     pub(crate) seen_100continue: u32,
@@ -226,6 +248,7 @@ impl HttpTx {
             request_content_length: -1,
             request_message_len: 0,
             request_progress: Progress::NotStarted,
+            request_headers_done: false,
             request_body: Body::default(),
             request_ignored_lines: 0,
             request_header_count: 0,
@@ -241,6 +264,7 @@ impl HttpTx {
             response_content_length: -1,
             response_message_len: 0,
             response_progress: Progress::NotStarted,
+            response_headers_done: false,
             response_body: Body::default(),
             response_header_count: 0,
             seen_100continue: 0,
@@ -374,6 +398,27 @@ impl HttpTx {
     /// Both sides complete.
     pub fn is_complete(&self) -> bool {
         self.request_progress == Progress::Complete && self.response_progress == Progress::Complete
+    }
+
+    /// A snapshot of a logged transaction that has to stay live (its files are not all
+    /// logged, or the request side still points at it): the kept bodies and file contents
+    /// *move* into the copy — nothing appends to them once both sides are complete — and the
+    /// rest (lines, headers, file bookkeeping) is cloned.
+    pub(crate) fn inspection_copy(&mut self) -> HttpTx {
+        let req_body = std::mem::take(&mut self.request_body.data);
+        let res_body = std::mem::take(&mut self.response_body.data);
+        let contents: Vec<Option<Vec<u8>>> = self
+            .request_files
+            .iter_mut()
+            .map(HttpFile::take_content)
+            .collect();
+        let mut copy = self.clone();
+        copy.request_body.data = req_body;
+        copy.response_body.data = res_body;
+        for (f, c) in copy.request_files.iter_mut().zip(contents) {
+            f.put_content(c);
+        }
+        copy
     }
 
     /// The `http` EVE object for this transaction, as Suricata logs it now.

@@ -125,7 +125,7 @@ pub(crate) fn parse_port(b: &[u8]) -> Option<u16> {
 /// Host header parse result.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct HostPort {
-    /// Lowercased host without trailing dots, when present.
+    /// Host name as libhtp keeps it (see [`parse_header_hostport`]), when present.
     pub(crate) hostname: Option<Vec<u8>>,
     /// Port number, -1 when absent or invalid.
     pub(crate) port: i32,
@@ -161,7 +161,10 @@ pub(crate) fn parse_header_hostport(v: &[u8]) -> HostPort {
         }
     } else {
         match memchr::memchr(b':', data) {
-            None => r.hostname = Some(data.to_vec()),
+            // libhtp lowercases a bare host name, and only that: with a port, or in brackets,
+            // the name is kept as sent; trailing dots are never removed here (Suricata 7.0.10
+            // logs `Host: Example.COM.:80` as `Example.COM.`).
+            None => r.hostname = Some(data.to_ascii_lowercase()),
             Some(c) => {
                 let mut hend = c;
                 while hend > 0 && is_space(data[hend - 1]) {
@@ -172,8 +175,7 @@ pub(crate) fn parse_header_hostport(v: &[u8]) -> HostPort {
             }
         }
     }
-    if let Some(h) = r.hostname.as_mut() {
-        normalize_hostname(h);
+    if let Some(h) = r.hostname.as_ref() {
         if !validate_hostname(h) {
             r.invalid = true;
         }
@@ -292,7 +294,9 @@ pub(crate) fn normalize(u: &ParsedUri) -> NormalizedUri {
         p = utf8_bestfit(&p);
         n.path = Some(remove_dot_segments(&p));
     }
-    n.query.clone_from(&u.query);
+    // Suricata decodes the query once (%XX only; invalid escapes and `%u` stay, `+` stays):
+    // checked against Suricata 7.0.10's `http.uri`.
+    n.query = u.query.as_deref().map(urldecode_simple);
     if let Some(f) = &u.fragment {
         n.fragment = Some(urldecode_simple(f));
     }
@@ -610,8 +614,10 @@ mod tests {
 
     #[test]
     fn path_double_decode() {
-        let mut n = normalize(&parse_uri(b"/evil%2527sqli?a=%2541"));
+        let mut n = normalize(&parse_uri(b"/evil%2527sqli?a=%252541"));
         assert_eq!(n.path.as_deref(), Some(&b"/evil%27sqli"[..]));
+        // The normalised query is decoded once already (as Suricata's `http.uri` shows).
+        assert_eq!(n.query.as_deref(), Some(&b"a=%2541"[..]));
         assert!(double_decode(&mut n, true, true));
         assert_eq!(n.path.as_deref(), Some(&b"/evil'sqli"[..]));
         assert_eq!(n.query.as_deref(), Some(&b"a=%41"[..]));
@@ -621,10 +627,16 @@ mod tests {
 
     #[test]
     fn host_header() {
+        // Checked against Suricata 7.0.10: only a bare name is lowercased, dots stay.
         let h = parse_header_hostport(b" WWW.Example.com.:80 ");
-        assert_eq!(h.hostname.as_deref(), Some(&b"www.example.com"[..]));
+        assert_eq!(h.hostname.as_deref(), Some(&b"WWW.Example.com."[..]));
         assert_eq!(h.port, 80);
         assert!(!h.invalid);
+        let h = parse_header_hostport(b" WWW.Example.com. ");
+        assert_eq!(h.hostname.as_deref(), Some(&b"www.example.com."[..]));
+        let h = parse_header_hostport(b"[FE80::1]:8080");
+        assert_eq!(h.hostname.as_deref(), Some(&b"[FE80::1]"[..]));
+        assert_eq!(h.port, 8080);
         let h = parse_header_hostport(b"a:b");
         assert!(h.invalid);
         assert_eq!(h.port, -1);

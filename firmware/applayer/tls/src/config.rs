@@ -195,6 +195,12 @@ pub struct TlsConfig {
     pub encryption_handling: EncryptionHandling,
     /// Memory caps.
     pub caps: TlsCaps,
+    /// Attach a [`TlsTxBuffers`](crate::TlsTxBuffers) snapshot of the session to the output
+    /// that logs it (or keep it for [`crate::TlsState::take_unlogged_inspect`] when the
+    /// session is not logged), for the signature engine. Also computes JA4 (never logged
+    /// because of this). Default false. Once the snapshot is taken, the certificate chains
+    /// have moved into it: [`crate::TlsState::session`] then shows them empty.
+    pub inspect: bool,
 }
 
 impl Default for TlsConfig {
@@ -208,6 +214,7 @@ impl Default for TlsConfig {
             custom: None,
             encryption_handling: EncryptionHandling::Default,
             caps: TlsCaps::default(),
+            inspect: false,
         }
     }
 }

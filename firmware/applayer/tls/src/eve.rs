@@ -90,11 +90,13 @@ pub(crate) fn build(s: &TlsSession, cfg: &TlsConfig, from_proto: Option<&str>) -
             .with(TlsFields::ISSUER)
             .with(TlsFields::SESSION_RESUMED),
     };
-    // Extended mode prints JA4 only when asked to; custom mode when listed.
-    let ja4 = match cfg.custom {
-        Some(f) => f.contains(TlsFields::JA4),
-        None => cfg.extended && cfg.log_ja4,
-    };
+    // Extended mode prints JA4 only when asked to; custom mode when listed. Either way only
+    // when the configuration computes it: `inspect` computes it too, silently.
+    let ja4 = cfg.ja4
+        && match cfg.custom {
+            Some(f) => f.contains(TlsFields::JA4),
+            None => cfg.extended && cfg.log_ja4,
+        };
     let srv = &s.server;
     let cert = srv.cert.as_ref();
     let on = |f: TlsFields| fields.contains(f);

@@ -3,7 +3,10 @@
 //!
 //! Layer: an app-layer parser under `applayer`, above `events` and `types`. The pipeline calls
 //! [`probe`] on the first bytes of a TCP direction, then drives one [`TlsState`] per flow
-//! through [`events::app::StreamParser`]. Detection reads [`TlsState::session`].
+//! through [`events::app::StreamParser`]. Detection gets a [`TlsTxBuffers`] snapshot of the
+//! session when [`TlsConfig::inspect`] is on: on the `tls` output, or, for a session that is
+//! not logged, from [`TlsState::take_unlogged_inspect`] (see [`inspect`] for each buffer's
+//! content, checked against Suricata 7.0.10). [`TlsState::session`] shows the live state.
 //!
 //! # What it owns
 //! - Record framing for SSLv2 (2- and 3-byte headers) and SSLv3..TLS 1.3, with records split
@@ -59,6 +62,7 @@ pub mod config;
 mod cursor;
 mod eve;
 mod hello;
+pub mod inspect;
 pub mod ja;
 pub mod parser;
 pub mod session;
@@ -67,6 +71,7 @@ pub mod version;
 pub use anomaly::TlsEvent;
 pub use cert::CertInfo;
 pub use config::{EncryptionHandling, TlsCaps, TlsConfig, TlsFields};
+pub use inspect::TlsTxBuffers;
 pub use ja::{Ja3, Ja4};
 pub use parser::TlsState;
 pub use session::{ConnInfo, SslFlags, TlsSession};
@@ -157,6 +162,7 @@ pub mod fuzzing {
                 2 => EncryptionHandling::Full,
                 _ => EncryptionHandling::Default,
             },
+            inspect: cfg_byte & 0x80 != 0,
             ..TlsConfig::default()
         };
         let mut st = TlsState::new(&cfg);
@@ -184,9 +190,41 @@ pub mod fuzzing {
             let (chunk, after) = tail.split_at(len.min(tail.len()));
             let _ = st.parse(dir, chunk, &mut out);
             let _ = st.session().client.ja4_hash();
+            exercise_all(&mut st, &mut out);
             rest = after;
         }
         st.flush(&mut out);
+        exercise_all(&mut st, &mut out);
+    }
+
+    /// Reads every buffer and number of the snapshots produced so far, then drops the outputs.
+    fn exercise_all(st: &mut TlsState, out: &mut Vec<events::app::AppOutput>) {
+        for o in out.drain(..) {
+            if let Some(s) = o.inspect.as_deref() {
+                exercise(s);
+            }
+        }
+        if let Some(s) = st.take_unlogged_inspect() {
+            exercise(s.as_ref());
+        }
+    }
+
+    fn exercise(s: &dyn events::inspect::TxBuffers) {
+        use crate::inspect::{BUFFERS, DIR_NUMBERS, NUMBERS};
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            for name in BUFFERS {
+                for i in 0..4 {
+                    let _ = s.buffer(name, dir, i);
+                }
+            }
+            for n in DIR_NUMBERS {
+                let _ = s.number_dir(n, dir);
+            }
+            let _ = s.complete(dir);
+        }
+        for n in NUMBERS {
+            let _ = s.number(n);
+        }
     }
 
     /// Feeds `data` whole to the to-server side, then the same bytes one at a time to a second
@@ -196,6 +234,7 @@ pub mod fuzzing {
             ja3: true,
             ja4: true,
             log_ja4: true,
+            inspect: true,
             ..TlsConfig::default()
         };
         let mut out = Vec::new();
@@ -203,11 +242,13 @@ pub mod fuzzing {
         let _ = a.parse(Direction::ToServer, data, &mut out);
         let _ = a.parse(Direction::ToClient, data, &mut out);
         a.flush(&mut out);
+        exercise_all(&mut a, &mut out);
         let mut b = TlsState::new(&cfg);
         for byte in data.chunks(1) {
             let _ = b.parse(Direction::ToClient, byte, &mut out);
         }
         b.flush(&mut out);
+        exercise_all(&mut b, &mut out);
         let _ = crate::probe(Direction::ToServer, data);
         let _ = crate::probe(Direction::ToClient, data);
     }
@@ -218,5 +259,7 @@ pub mod fuzzing {
     }
 }
 
+#[cfg(test)]
+mod inspect_tests;
 #[cfg(test)]
 mod tests;

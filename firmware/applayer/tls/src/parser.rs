@@ -26,6 +26,7 @@
 
 use events::anomaly::AnomalyEve;
 use events::app::{AppOutput, ParseStatus, StreamParser};
+use events::inspect::TxBuffers;
 use events::Body;
 use tls_parser::{parse_tls_record_header, TlsHandshakeType, TlsRecordType};
 use types::Direction;
@@ -34,6 +35,7 @@ use crate::anomaly::TlsEvent;
 use crate::config::{EncryptionHandling, TlsConfig};
 use crate::eve;
 use crate::hello::{self, CertState, EventSink, HelloCfg};
+use crate::inspect::TlsTxBuffers;
 use crate::session::{SslFlags, TlsSession};
 use crate::version::{self, SSL_V2, TLS_V10, TLS_V11, TLS_V12, VERSION_UNKNOWN};
 use crate::APP_PROTO;
@@ -232,6 +234,8 @@ pub struct TlsState {
     failed: bool,
     bypassed: bool,
     from_proto: Option<String>,
+    /// The snapshot of an unlogged session, until taken (inspect mode; at most one per flow).
+    unlogged: Option<Box<TlsTxBuffers>>,
 }
 
 impl TlsState {
@@ -247,6 +251,7 @@ impl TlsState {
             failed: false,
             bypassed: false,
             from_proto: None,
+            unlogged: None,
         }
     }
 
@@ -330,16 +335,32 @@ impl TlsState {
         // nothing worth logging.
         self.logged = true;
         if !eve::should_log(&self.session, &self.cfg) {
+            if self.cfg.inspect {
+                // Not logged, but Suricata's detection still saw the transaction.
+                self.unlogged = Some(Box::new(TlsTxBuffers::take(&mut self.session)));
+            }
             return false;
         }
         let rec = eve::build(&self.session, &self.cfg, self.from_proto.as_deref());
+        let inspect = self
+            .cfg
+            .inspect
+            .then(|| Box::new(TlsTxBuffers::take(&mut self.session)) as Box<dyn TxBuffers>);
         out.push(AppOutput {
             body: Body::Tls(Box::new(rec)),
             tx_id: Some(0),
             dir: Direction::ToServer,
-            inspect: None,
+            inspect,
         });
         true
+    }
+
+    /// With [`TlsConfig::inspect`]: the snapshot of a session whose moment to be logged passed
+    /// without a `tls` record (no certificate, not resumed, not TLS 1.3), so that no output
+    /// carried it. At most one per flow (the session is snapshotted once); take it after each
+    /// call.
+    pub fn take_unlogged_inspect(&mut self) -> Option<Box<dyn TxBuffers>> {
+        self.unlogged.take().map(|b| b as Box<dyn TxBuffers>)
     }
 
     /// Stops parsing the flow (both directions), as Suricata does on a parser error or an
@@ -546,6 +567,7 @@ impl TlsState {
                     return Rec::Err;
                 };
                 flags.set(SslFlags::STATE_CLIENT_HELLO | SslFlags::SSL_CLIENT_HS);
+                self.session.current_state = SslFlags::STATE_CLIENT_HELLO;
                 let version = u16::from_be_bytes([v0, v1]);
                 let sid_len = u16::from_be_bytes([s0, s1]);
                 if sid_len == 0 {
@@ -561,6 +583,7 @@ impl TlsState {
             | SSLV2_MT_REQUEST_CERTIFICATE => {
                 if ct == SSLV2_MT_CLIENT_CERTIFICATE && dir == Direction::ToServer {
                     flags.set(SslFlags::STATE_CLIENT_KEYX);
+                    self.session.current_state = SslFlags::STATE_CLIENT_KEYX;
                 }
                 if flags.has(SslFlags::SSL_CLIENT_HS | SslFlags::SSL_SERVER_HS) {
                     match dir {
@@ -583,6 +606,7 @@ impl TlsState {
             }
             SSLV2_MT_SERVER_HELLO => {
                 flags.set(SslFlags::STATE_SERVER_HELLO | SslFlags::SSL_SERVER_HS);
+                self.session.current_state = SslFlags::STATE_SERVER_HELLO;
             }
             _ => {}
         }
@@ -838,20 +862,28 @@ impl TlsState {
         }
         let hcfg = HelloCfg {
             ja3: self.cfg.ja3,
-            ja4: self.cfg.ja4,
+            ja4: self.cfg.ja4 || self.cfg.inspect,
         };
         self.events.dir = Some(dir);
         match msg_type {
             HS_CLIENT_HELLO => {
+                self.session.current_state = SslFlags::STATE_CLIENT_HELLO;
                 hello::parse_hello(&mut self.session, dir, false, hcfg, &mut self.events, msg);
                 self.session.flags.set(SslFlags::STATE_CLIENT_HELLO);
             }
             HS_SERVER_HELLO => {
+                self.session.current_state = SslFlags::STATE_SERVER_HELLO;
                 hello::parse_hello(&mut self.session, dir, true, hcfg, &mut self.events, msg);
                 self.session.flags.set(SslFlags::STATE_SERVER_HELLO);
             }
-            HS_SERVER_KEY_EXCHANGE => self.session.flags.set(SslFlags::STATE_SERVER_KEYX),
-            HS_CLIENT_KEY_EXCHANGE => self.session.flags.set(SslFlags::STATE_CLIENT_KEYX),
+            HS_SERVER_KEY_EXCHANGE => {
+                self.session.current_state = SslFlags::STATE_SERVER_KEYX;
+                self.session.flags.set(SslFlags::STATE_SERVER_KEYX);
+            }
+            HS_CLIENT_KEY_EXCHANGE => {
+                self.session.current_state = SslFlags::STATE_CLIENT_KEYX;
+                self.session.flags.set(SslFlags::STATE_CLIENT_KEYX);
+            }
             HS_CERTIFICATE => {
                 let caps = self.cfg.caps;
                 let conn = match dir {

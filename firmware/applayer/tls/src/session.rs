@@ -155,6 +155,10 @@ pub struct TlsSession {
     pub server: ConnInfo,
     /// Session state flags.
     pub flags: SslFlags,
+    /// Suricata's `current_flags`: the `ssl_state` bit of the last ClientHello, ServerHello,
+    /// ClientKeyExchange or ServerKeyExchange parsed (0 before any), what its `ssl_state`
+    /// keyword tests.
+    pub current_state: u32,
 }
 
 impl TlsSession {
