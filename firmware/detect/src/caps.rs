@@ -67,3 +67,72 @@ pub const MAX_CONFIG_LINES: usize = 1_000_000;
 
 /// Most entries in a `metadata` option. ET Open rules carry up to ~15 pairs.
 pub const MAX_METADATA_ENTRIES: usize = 256;
+
+// ---- matching engine (see `engine`) ----
+
+/// Calls of the content inspection recursion allowed per buffer inspection. Suricata's
+/// `detect.inspection-recursion-limit` default: bounds backtracking over repeated content
+/// occurrences (`content:"a"; content:"b"; distance:0; within:1;` on "aaaa...").
+pub const INSPECTION_RECURSION_LIMIT: u32 = 3000;
+
+/// Alerts kept per packet: Suricata's `packet-alert-max` default. Further alerts are
+/// discarded (counted), lowest-priority rules first.
+pub const PACKET_ALERT_MAX: usize = 15;
+
+/// Distinct flowbits set on one flow. The names come from the rule set (ET Open uses ~2,000
+/// names in total, a flow rarely carries more than 10); 512 bounds a hostile rule set's
+/// per-flow memory at 2 KiB.
+pub const MAX_FLOWBITS_PER_FLOW: usize = 512;
+
+/// Distinct flowint variables on one flow (same reasoning as flowbits; ET uses ~20 names).
+pub const MAX_FLOWINTS_PER_FLOW: usize = 128;
+
+/// Transactions per flow whose per-rule alert record is kept for dedup. Transactions are
+/// inspected in order and rarely revisited; HTTP pipelining depth in practice is < 10. Older
+/// records are dropped first (a re-inspection of such an old transaction could re-alert).
+pub const MAX_TX_RECORDS_PER_FLOW: usize = 64;
+
+/// Rules remembered as "already alerted" for one transaction and direction. ET Open rarely
+/// fires more than a handful of rules on one transaction.
+pub const MAX_ALERTED_RULES_PER_TX: usize = 256;
+
+/// Instances of one multi-buffer (`dns.query` per question, `file.data` per file,
+/// `tls.certs` per certificate) inspected per transaction. Suricata's DNS parser keeps at
+/// most a few hundred questions; beyond 1,024 instances the rest are not inspected.
+pub const MAX_BUFFER_INSTANCES: usize = 1024;
+
+/// Largest transformed buffer kept (e.g. `url_decode` / `compress_whitespace` output), in
+/// bytes. Transforms never grow a buffer by more than one byte (`dotprefix`), so this only
+/// bounds what parsers hand over: 16 MiB, above Suricata's default body limits.
+pub const MAX_TRANSFORM_BUFFER: usize = 16 * 1024 * 1024;
+
+/// Entries in one thread's threshold/detection_filter table. Suricata's default
+/// `host.memcap` (32 MiB) holds roughly this many host entries; when full, expired entries
+/// are purged and, if none expired, the alert is let through uncounted (cap hit counted).
+pub const MAX_THRESHOLD_ENTRIES: usize = 65_536;
+
+/// Entries in one thread's xbits/hostbits table (same bound and policy as thresholds).
+pub const MAX_XBITS_ENTRIES: usize = 65_536;
+
+/// Default xbits expiry when a rule gives none, in seconds (Suricata's default).
+pub const XBITS_DEFAULT_EXPIRE: u32 = 30;
+
+/// Entries in one dataset or datarep when no `memcap` bounds it. Suricata's default
+/// dataset memcap (16 MiB hash) holds about this many short strings.
+pub const MAX_DATASET_ENTRIES: usize = 1_000_000;
+
+/// Longest value stored in a `string` dataset, in bytes (Suricata hashes whole buffers; this
+/// keeps one entry's memory bounded).
+pub const MAX_DATASET_VALUE_LEN: usize = 65_535;
+
+/// Largest dataset/datarep file read at load, in bytes.
+pub const MAX_DATASET_FILE: u64 = 256 * 1024 * 1024;
+
+/// Decoded bytes kept by `base64_decode`. Suricata decodes at most the inspected buffer;
+/// 64 KiB bounds scratch memory for a hostile `bytes` value on a large body.
+pub const MAX_BASE64_DECODED: usize = 65_536;
+
+/// Port groups (signature group heads) per protocol/direction bucket. Suricata's "medium"
+/// profile uses 25 toserver / 25 toclient groups; ports beyond the cap share a residual group
+/// holding every rule of the bucket, which is slower but never misses a match.
+pub const MAX_PORT_GROUPS: usize = 64;

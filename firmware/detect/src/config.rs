@@ -336,6 +336,21 @@ fn threshold_line(kind: &str, rest: &str, vars: &Vars) -> Result<ThresholdEntry,
     }
 }
 
+/// Load a `threshold.config` file (see [`parse_threshold_config`]).
+pub fn load_threshold_file(path: &Path, vars: &Vars) -> (Vec<ThresholdEntry>, Vec<ConfigError>) {
+    match read_capped(path) {
+        Ok(data) => parse_threshold_config(path, &data, vars),
+        Err(reason) => (
+            Vec::new(),
+            vec![ConfigError {
+                file: path.to_path_buf(),
+                line: 0,
+                reason,
+            }],
+        ),
+    }
+}
+
 /// Parse `threshold.config` text (`suppress`, `threshold`, `event_filter`, `rate_filter`).
 pub fn parse_threshold_config(
     file: &Path,

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+mod detection;
 pub mod run;
 pub mod stats;
 mod worker;

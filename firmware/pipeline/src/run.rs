@@ -124,10 +124,12 @@ impl ChecksumAuto {
 /// Replays `paths` as one time line through `workers` workers, writing EVE JSON lines to
 /// `out`. `on_progress(bytes_read)` is called now and then; `on_file_error` for every file
 /// problem as it happens.
+#[allow(clippy::too_many_arguments)]
 pub fn replay(
     paths: &[PathBuf],
     settings: Settings,
     registry: Registry,
+    engine: Option<Arc<detect::engine::Engine>>,
     out: Box<dyn Write + Send>,
     workers: usize,
     on_progress: &mut dyn FnMut(u64),
@@ -142,6 +144,7 @@ pub fn replay(
             start,
             settings,
             registry,
+            engine,
             out,
             on_progress,
             on_file_error,
@@ -152,6 +155,7 @@ pub fn replay(
             start,
             settings,
             registry,
+            engine,
             out,
             workers,
             on_progress,
@@ -162,17 +166,22 @@ pub fn replay(
     Ok(summary)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn replay_single(
     paths: &[PathBuf],
     start: Instant,
     settings: Arc<Settings>,
     registry: Arc<Registry>,
+    engine: Option<Arc<detect::engine::Engine>>,
     mut out: Box<dyn Write + Send>,
     on_progress: &mut dyn FnMut(u64),
     on_file_error: &mut dyn FnMut(&FileError),
 ) -> io::Result<RunSummary> {
     let mut src = FileSource::new(paths);
     let mut worker = Worker::new(settings.clone(), registry, 0);
+    if let Some(e) = engine {
+        worker = worker.with_engine(e);
+    }
     let mut io_err: Option<io::Error> = None;
     let mut sink = JsonSink {
         buf: Vec::with_capacity(JSON_CHUNK + 4096),
@@ -263,6 +272,7 @@ fn replay_multi(
     start: Instant,
     settings: Arc<Settings>,
     registry: Arc<Registry>,
+    engine: Option<Arc<detect::engine::Engine>>,
     mut out: Box<dyn Write + Send>,
     workers: usize,
     on_progress: &mut dyn FnMut(u64),
@@ -292,6 +302,7 @@ fn replay_multi(
         free_rx.push(free_r);
         let settings = settings.clone();
         let registry = registry.clone();
+        let engine = engine.clone();
         let json_tx = json_tx.clone();
         handles.push(
             thread::Builder::new()
@@ -299,6 +310,9 @@ fn replay_multi(
                 .spawn(move || {
                     let types = settings.eve_types;
                     let mut worker = Worker::new(settings, registry, w as u64);
+                    if let Some(e) = engine {
+                        worker = worker.with_engine(e);
+                    }
                     let mut sink = JsonSink {
                         buf: Vec::with_capacity(JSON_CHUNK + 4096),
                         counts: BTreeMap::new(),

@@ -17,6 +17,7 @@ use reassembly::{Chunk, Outcome, SegmentPool, TcpSession, TcpState};
 use types::{Direction, FlowKey, Timestamp};
 
 use crate::config::Settings;
+use crate::detection::{alert_event, flow_view, packet_view, pseudo_view, Detector, FlowDetect};
 use crate::stats::WorkerStats;
 
 /// Receives the events a worker produces.
@@ -46,6 +47,7 @@ pub struct FlowData {
     tcp: TcpSession,
     app: AppLayer,
     community: Option<String>,
+    detect: FlowDetect,
 }
 
 /// Everything of a worker but its flow table, so that flow-end callbacks (invoked by the table)
@@ -59,6 +61,10 @@ struct Ctx {
     stream_events: Vec<&'static str>,
     now: Timestamp,
     stats: WorkerStats,
+    /// The signature engine, when rules are loaded.
+    det: Option<Detector>,
+    /// Decoder event names of the packet being processed (for `decode-event`).
+    decode_names: Vec<&'static str>,
 }
 
 /// One worker of the dataplane.
@@ -125,8 +131,17 @@ impl Worker {
                 now: Timestamp::default(),
                 stats: WorkerStats::default(),
                 settings,
+                det: None,
+                decode_names: Vec::new(),
             },
         }
+    }
+
+    /// Runs the signature engine `engine` on this worker's traffic.
+    #[must_use]
+    pub fn with_engine(mut self, engine: Arc<detect::engine::Engine>) -> Worker {
+        self.ctx.det = Some(Detector::new(engine));
+        self
     }
 
     /// The worker's clock: the latest packet time it has seen.
@@ -174,6 +189,8 @@ impl Worker {
         if !p.has_ip() {
             self.ctx.stats.no_ip += 1;
         }
+        self.ctx.decode_names.clear();
+        self.ctx.decode_names.extend(p.events.iter().map(|e| e.0));
         self.handle(&p, pkt.data.len(), PktSrc::Wire, 0, &pkt, sink);
     }
 
@@ -231,6 +248,8 @@ impl Worker {
         }
         if wants_flow(p) {
             self.flow_packet(p, pkt_len, src, depth, pkt, sink);
+        } else if p.has_ip() && p.fragment.is_none() {
+            self.ctx.detect_flowless(p, src, pkt, sink);
         }
         if let Some(t) = p.tunnel {
             if depth >= decode::MAX_TUNNEL_DEPTH {
@@ -324,17 +343,36 @@ impl Worker {
                 } else {
                     loop {
                         let ports = (f.client_port, f.server_port);
-                        let FlowData { tcp, app, .. } = &mut f.user;
+                        let fv = flow_view(
+                            f,
+                            dir,
+                            f.state != FlowState::New,
+                            ts,
+                            f.user.tcp.stream_size(),
+                        );
+                        let FlowData {
+                            tcp,
+                            app,
+                            detect: fdet,
+                            ..
+                        } = &mut f.user;
                         let reg = &self.ctx.registry;
                         let out = &mut self.ctx.app_out;
                         let evs = &mut self.ctx.stream_events;
+                        let det = &mut self.ctx.det;
+                        let pv = packet_view(p, ts, Some(fv), &self.ctx.decode_names, &[], true);
                         let outcome = tcp.packet(
                             dir,
                             &t,
                             p.payload(),
                             &self.ctx.settings.stream,
                             &mut self.ctx.pool,
-                            &mut |d, c| dispatch(app, reg, d, c, ports, out),
+                            &mut |d, c| {
+                                if let (Some(dd), Chunk::Data(b)) = (det.as_mut(), &c) {
+                                    dd.stream_data(fdet, &pv, d, b);
+                                }
+                                dispatch(app, reg, d, c, ports, out)
+                            },
                             &mut |e| evs.push(e),
                         );
                         if outcome == Outcome::SwapFlow {
@@ -369,6 +407,34 @@ impl Worker {
         };
         if self.ctx.settings.community_id.is_some() && f.user.community.is_none() {
             f.user.community = community(&self.ctx.settings, f);
+        }
+        if let Some(det) = self.ctx.det.as_mut() {
+            let dir = direction(f, p);
+            let fv = flow_view(
+                f,
+                dir,
+                f.state != FlowState::New,
+                ts,
+                f.user.tcp.stream_size(),
+            );
+            let stream_names: Vec<&'static str> = self
+                .ctx
+                .stream_events
+                .iter()
+                .map(|e| e.strip_prefix("stream.").unwrap_or(e))
+                .collect();
+            let in_stream = tcp_hdr.is_some() && f.user.tcp.exists() && !p.payload().is_empty();
+            let pv = packet_view(
+                p,
+                ts,
+                Some(fv),
+                &self.ctx.decode_names,
+                &stream_names,
+                in_stream,
+            );
+            det.take_outputs(&mut f.user.detect, &pv, &mut self.ctx.app_out);
+            det.packet(&mut f.user.detect, &pv, f.app_proto.is_some());
+            emit_alerts(det, f, ts, Some(pkt.pcap_cnt), src, sink);
         }
         let mut hdr = FlowHdr::from(&*f);
         hdr.community = f.user.community.clone();
@@ -436,6 +502,7 @@ impl Worker {
             tcp: TcpSession::new(),
             app: AppLayer::new(),
             community: None,
+            detect: FlowDetect::default(),
         };
         let idx = self
             .flows
@@ -561,6 +628,27 @@ fn community(settings: &Settings, f: &Flow<FlowData>) -> Option<String> {
     ))
 }
 
+/// Writes the engine's alerts for this packet as EVE events, with the transaction's app-layer
+/// record when the alert is about one.
+fn emit_alerts(
+    det: &mut Detector,
+    f: &mut Flow<FlowData>,
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    src: PktSrc,
+    sink: &mut impl EventSink,
+) {
+    if !det.alerts.is_empty() {
+        f.alerted = true;
+        for a in &det.alerts {
+            let app = det.app_of(a.tx_id);
+            let ev = alert_event(a, ts, pcap_cnt, src, Some(&*f), None, f.key.vlan, app);
+            sink.emit(&ev);
+        }
+    }
+    det.clear();
+}
+
 /// Routes one reassembled chunk to the flow's app layer.
 fn dispatch(
     app: &mut AppLayer,
@@ -578,6 +666,44 @@ fn dispatch(
 }
 
 impl Ctx {
+    /// Signature inspection of a packet that has no flow (non-flow protocols).
+    fn detect_flowless(
+        &mut self,
+        p: &Packet<'_>,
+        src: PktSrc,
+        pkt: &PacketIn<'_>,
+        sink: &mut impl EventSink,
+    ) {
+        let Some(det) = self.det.as_mut() else {
+            return;
+        };
+        let pv = packet_view(p, pkt.ts, None, &self.decode_names, &[], false);
+        det.engine
+            .inspect_packet(&pv, None, &mut det.th, &mut det.alerts);
+        det.engine
+            .finish_packet(&pv, None, &mut det.th, &mut det.alerts);
+        for a in det.alerts.drain(..) {
+            let tuple = Tuple {
+                src: p.src,
+                sport: p.sport,
+                dst: p.dst,
+                dport: p.dport,
+                proto: p.proto,
+            };
+            let ev = alert_event::<FlowData>(
+                &a,
+                pkt.ts,
+                Some(pkt.pcap_cnt),
+                src,
+                None,
+                Some(tuple),
+                p.vlan,
+                None,
+            );
+            sink.emit(&ev);
+        }
+    }
+
     fn flush_stream_events(
         &mut self,
         hdr: &FlowHdr,
@@ -648,18 +774,44 @@ impl Ctx {
 
     /// Flushes a finished flow through reassembly and the app layer, then logs its record.
     fn end_flow(&mut self, mut f: Flow<FlowData>, reason: EndReason, sink: &mut impl EventSink) {
+        let end = f.last;
+        let tuple = f.tuple();
+        let stream_size = f.user.tcp.stream_size();
+        let views = |f: &Flow<FlowData>| {
+            [Direction::ToServer, Direction::ToClient].map(|d| {
+                let fv = flow_view(f, d, f.state != FlowState::New, end, stream_size);
+                pseudo_view(&tuple, end, fv)
+            })
+        };
+        let pvs = views(&f);
         {
             let ports = (f.client_port, f.server_port);
-            let FlowData { tcp, app, .. } = &mut f.user;
+            let FlowData {
+                tcp,
+                app,
+                detect: fdet,
+                ..
+            } = &mut f.user;
             let reg = &self.registry;
             let out = &mut self.app_out;
+            let det = &mut self.det;
             if tcp.exists() {
                 tcp.flush(&self.settings.stream, &mut self.pool, &mut |d, c| {
+                    if let (Some(dd), Chunk::Data(b)) = (det.as_mut(), &c) {
+                        dd.stream_data(fdet, &pvs[d.idx()], d, b);
+                    }
                     dispatch(app, reg, d, c, ports, out)
                 });
             }
             app.flush(out);
             tcp.release(&mut self.pool);
+        }
+        if let Some(dd) = self.det.as_mut() {
+            f.app_proto = f.user.app.app_proto();
+            let pvs = views(&f);
+            dd.take_outputs(&mut f.user.detect, &pvs[0], &mut self.app_out);
+            dd.flow_end(&mut f.user.detect, [&pvs[0], &pvs[1]]);
+            emit_alerts(dd, &mut f, end, None, PktSrc::FlowTimeout, sink);
         }
         f.gaps = f.user.tcp.gaps();
         f.app_proto = f.user.app.app_proto();
@@ -668,7 +820,6 @@ impl Ctx {
         }
         let mut hdr = FlowHdr::from(&f);
         hdr.community = f.user.community.clone();
-        let end = f.last;
         self.emit_app(&hdr, end, None, PktSrc::FlowTimeout, f.app_proto, sink);
         if !self.settings.log_flows {
             return;

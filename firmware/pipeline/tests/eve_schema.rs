@@ -113,6 +113,7 @@ fn every_eve_line_validates_on_the_corpus() {
             chunk,
             settings.clone(),
             reg,
+            None,
             Box::new(buf.clone()),
             1,
             &mut |_| {},

@@ -37,6 +37,7 @@ fn run(paths: &[PathBuf], settings: Settings, workers: usize) -> Vec<serde_json:
         paths,
         settings,
         reg,
+        None,
         Box::new(buf.clone()),
         workers,
         &mut |_| {},

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use pipeline::Settings;
@@ -27,13 +26,8 @@ fn check(args: CheckRulesArgs) -> Result<ExitCode> {
     for kv in &args.set {
         settings.set_kv(kv).with_context(|| format!("--set {kv}"))?;
     }
-    let classification = args.classification.clone().or_else(|| {
-        let p = args.rules.first()?.parent()?.join("classification.config");
-        p.exists().then_some(p)
-    });
-    let start = Instant::now();
-    let report = detect::load_rule_files(&args.rules, &settings.detect, classification.as_deref());
-    let elapsed = start.elapsed();
+    let loaded = crate::rules::load(&args.rules, &settings, args.classification.as_deref());
+    let (report, elapsed) = (&loaded.report, loaded.elapsed);
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = report.to_json();
@@ -54,6 +48,9 @@ fn check(args: CheckRulesArgs) -> Result<ExitCode> {
                 f.reason
             );
         }
+        for e in &loaded.threshold_errors {
+            let _ = writeln!(out, "{e}");
+        }
         for w in &report.warnings {
             let _ = writeln!(out, "warning: {w}");
         }
@@ -66,9 +63,11 @@ fn check(args: CheckRulesArgs) -> Result<ExitCode> {
             elapsed.as_secs_f64()
         );
     }
-    Ok(if report.failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if report.failures.is_empty() && loaded.threshold_errors.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }

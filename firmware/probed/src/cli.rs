@@ -96,10 +96,15 @@ pub(crate) struct ReplayArgs {
     /// listed as warnings. `--set` is applied after it.
     #[arg(short = 'c', long = "config", value_name = "CONFIG")]
     pub(crate) config: Option<PathBuf>,
-    /// Signature files to load (the signature engine is not built yet: giving one is an
-    /// error rather than a silent no-op).
+    /// Signature files in Suricata's language (repeatable: `-S a.rules -S b.rules`). Rules
+    /// that fail to parse are listed on stderr and left out; the rest run. Variables come
+    /// from `vars.address-groups.*` / `vars.port-groups.*` (Suricata's defaults otherwise).
     #[arg(short = 'S', long = "rules", value_name = "RULES")]
     pub(crate) rules: Vec<PathBuf>,
+    /// The classification.config that `classtype` resolves against (default:
+    /// `classification-file`, else `classification.config` beside the first rule file).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) classification: Option<PathBuf>,
     /// Worker threads. Flows are spread over workers by address; 1 processes everything on
     /// the reading thread. Default: the number of CPUs minus one (the reader's), at least 1.
     #[arg(long, value_name = "N")]

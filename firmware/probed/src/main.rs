@@ -7,6 +7,7 @@
 mod check_rules;
 mod cli;
 mod replay;
+mod rules;
 
 use std::process::ExitCode;
 

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use pipeline::{RunSummary, Settings};
 
 use crate::cli::ReplayArgs;
+use crate::rules::Loaded;
 
 pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     match replay(args) {
@@ -21,12 +22,6 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode> {
-    if !args.rules.is_empty() {
-        bail!(
-            "-S {}: the signature engine is not part of this build yet; run without -S",
-            args.rules[0].display()
-        );
-    }
     if let Some(d) = &args.data_dir {
         bail!(
             "--data-dir {}: event archiving and hunting are not part of this build yet",
@@ -48,6 +43,22 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     for kv in &args.set {
         settings.set_kv(kv).with_context(|| format!("--set {kv}"))?;
     }
+    for p in &args.rules {
+        if !p.exists() {
+            bail!("-S {}: no such file", p.display());
+        }
+    }
+    let (rules, engine) = if args.rules.is_empty() {
+        (None, None)
+    } else {
+        let (loaded, engine) =
+            crate::rules::build_engine(&args.rules, &settings, args.classification.as_deref())?;
+        report_rule_problems(&loaded);
+        if engine.needs_buffers() {
+            settings.app.set_inspect(true);
+        }
+        (Some(loaded), Some(engine))
+    };
     // One core is left to the reading thread (and the writer), which keeps the workers fed.
     let workers = args.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -104,6 +115,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         &args.pcaps,
         settings,
         registry,
+        engine,
         out,
         workers,
         &mut progress,
@@ -113,7 +125,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    print_summary(&summary, &args, workers);
+    print_summary(&summary, &args, workers, rules.as_ref());
     Ok(if summary.file_errors.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -129,7 +141,30 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
+/// Rule and threshold-file failures, one line each on stderr (the run goes on without them).
+fn report_rule_problems(loaded: &Loaded) {
+    let mut e = io::stderr().lock();
+    for f in &loaded.report.failures {
+        let sid = f.sid.map(|s| format!(" sid {s}:")).unwrap_or_default();
+        let _ = writeln!(
+            e,
+            "probed replay: {}:{}:{} {}: {}",
+            f.file.display(),
+            f.line,
+            sid,
+            f.keyword,
+            f.reason
+        );
+    }
+    for t in &loaded.threshold_errors {
+        let _ = writeln!(e, "probed replay: {t}");
+    }
+}
+
+fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize, rules: Option<&Loaded>) {
+    let (loaded, failed) = rules
+        .map(|l| (l.report.rules.len(), l.report.failures.len()))
+        .unwrap_or((0, 0));
     let secs = s.elapsed.as_secs_f64().max(1e-9);
     let rss = peak_rss();
     let pps = s.source.packets as f64 / secs;
@@ -142,8 +177,8 @@ fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
             "file_errors": s.file_errors,
             "events": s.events,
             "alerts": s.events.get("alert").copied().unwrap_or(0),
-            "rules_loaded": 0,
-            "rules_failed": 0,
+            "rules_loaded": loaded,
+            "rules_failed": failed,
             "flows": s.stats.flows_created,
             "tcp_sessions": s.stats.tcp_sessions,
             "decoder_anomalies": s.stats.decoder_events,
@@ -193,7 +228,20 @@ fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize) {
             by_type.join(", ")
         }
     );
-    let _ = writeln!(e, "  alerts: 0; rules loaded 0, failed 0 (no rules given)");
+    let alerts = s.events.get("alert").copied().unwrap_or(0);
+    match rules {
+        Some(l) => {
+            let _ = writeln!(
+                e,
+                "  alerts: {alerts}; rules loaded {loaded}, failed {failed}, skipped {} (in {:.2} s)",
+                l.report.skipped.len(),
+                l.elapsed.as_secs_f64()
+            );
+        }
+        None => {
+            let _ = writeln!(e, "  alerts: {alerts}; no rules given (-S)");
+        }
+    }
     let _ = writeln!(
         e,
         "  flows: {}, tcp sessions: {}, anomalies: decode {}, stream {}, app-layer {}",

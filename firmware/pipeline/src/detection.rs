@@ -1,0 +1,449 @@
+//! Glue between the worker and the signature engine: what the engine is shown of a packet and
+//! its flow, and how its alerts become EVE `alert` events.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use decode::{Packet, L3, L4};
+use detect::engine::{Alert, AlertSource, FlowView, PacketView};
+use events::alert::{AlertEve, AlertFlow, AlertInfo};
+use events::app::AppOutput;
+use events::inspect::TxBuffers;
+use events::{Body, Event, PktSrc, Tuple};
+use flow::Flow;
+use types::{Direction, Timestamp};
+
+/// Most transaction snapshots a flow keeps waiting for the packet that inspects them. Past
+/// it the oldest is inspected at once, both ways, and dropped: nothing goes uninspected and
+/// a flow of a million pipelined requests cannot hold a million snapshots.
+pub(crate) const MAX_PENDING_TX: usize = 64;
+
+/// Most reassembled bytes a flow direction holds for raw stream inspection. Suricata
+/// inspects a direction's stream on the next packet of that direction; a direction that
+/// accumulates more than this before such a packet (or before protocol detection ends) is
+/// inspected at once.
+pub(crate) const MAX_PENDING_RAW: usize = 256 * 1024;
+
+/// The engine's view of a flow at this packet.
+pub(crate) fn flow_view<T>(
+    f: &Flow<T>,
+    dir: Direction,
+    established: bool,
+    ts: Timestamp,
+    stream_size: Option<[u64; 2]>,
+) -> FlowView {
+    FlowView {
+        dir,
+        established,
+        app_proto: f.app_proto,
+        pkts: f.pkts,
+        bytes: f.bytes,
+        age_secs: ts.secs().saturating_sub(f.start.secs()),
+        stream_size,
+    }
+}
+
+/// The engine's view at flow end: no packet, the flow's tuple oriented as `fv.dir`.
+pub(crate) fn pseudo_view(t: &Tuple, ts: Timestamp, fv: FlowView) -> PacketView<'static> {
+    let (src, dst, sport, dport) = match fv.dir {
+        Direction::ToServer => (t.src, t.dst, t.sport, t.dport),
+        Direction::ToClient => (t.dst, t.src, t.dport, t.sport),
+    };
+    PacketView {
+        ts,
+        src,
+        dst,
+        sport,
+        dport,
+        proto: t.proto,
+        ttl: 0,
+        ip_proto: t.proto,
+        tcp_flags: None,
+        tcp_seq: 0,
+        tcp_ack: 0,
+        window: 0,
+        icmp: None,
+        payload: &[],
+        tcp_header: &[],
+        ipv6: !t.src.is_v4(),
+        flow: Some(fv),
+        decode_events: &[],
+        stream_events: &[],
+        applayer_events: &[],
+        in_stream: true,
+    }
+}
+
+/// The engine's view of a decoded packet.
+pub(crate) fn packet_view<'a>(
+    p: &Packet<'a>,
+    ts: Timestamp,
+    flow: Option<FlowView>,
+    decode_events: &'a [&'static str],
+    stream_events: &'a [&'static str],
+    in_stream: bool,
+) -> PacketView<'a> {
+    let (ttl, ipv6) = match p.l3 {
+        L3::V4 { ttl, .. } => (ttl, false),
+        L3::V6 { hlim, .. } => (hlim, true),
+        L3::None => (0, false),
+    };
+    let (tcp_flags, tcp_seq, tcp_ack, window, tcp_header) = match &p.l4 {
+        L4::Tcp(t) => {
+            let start = p.payload_offset.saturating_sub(usize::from(t.hlen));
+            (
+                Some(t.flags.0),
+                t.seq,
+                t.ack,
+                t.window,
+                p.data.get(start..p.payload_offset).unwrap_or_default(),
+            )
+        }
+        _ => (None, 0, 0, 0, &[][..]),
+    };
+    let icmp = p.icmp().map(|i| (i.kind, i.code, i.id, i.seq));
+    PacketView {
+        ts,
+        src: p.src,
+        dst: p.dst,
+        sport: p.sport,
+        dport: p.dport,
+        proto: p.proto,
+        ttl,
+        ip_proto: p.proto,
+        tcp_flags,
+        tcp_seq,
+        tcp_ack,
+        window,
+        icmp,
+        payload: p.payload(),
+        tcp_header,
+        ipv6,
+        flow,
+        decode_events,
+        stream_events,
+        applayer_events: &[],
+        in_stream,
+    }
+}
+
+/// App-layer metadata to attach to an alert on a transaction.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AlertApp {
+    pub(crate) http: Option<events::http::HttpEve>,
+    pub(crate) tls: Option<events::tls::TlsEve>,
+}
+
+/// Builds the EVE `alert` event for `a` on flow `f` (or a flowless packet oriented by
+/// `tuple`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn alert_event<T>(
+    a: &Alert,
+    ts: Timestamp,
+    pcap_cnt: Option<u64>,
+    pkt_src: PktSrc,
+    flow: Option<&Flow<T>>,
+    tuple: Option<Tuple>,
+    vlan: [u16; 2],
+    app: Option<&AlertApp>,
+) -> Event {
+    let info = AlertInfo {
+        action: "allowed",
+        gid: a.gid,
+        signature_id: a.sid,
+        rev: a.rev,
+        signature: a.msg.to_string(),
+        category: a.category.as_ref().map(|c| c.to_string()),
+        severity: a.severity,
+        metadata: a.metadata.as_ref().map(|m| m.as_ref().clone()),
+    };
+    let (tuple, flow_id, app_proto, flow_obj) = match flow {
+        Some(f) => {
+            let ports = f.tuple().has_ports();
+            (
+                Some(f.tuple_for(a.dir)),
+                f.id,
+                f.app_proto,
+                Some(AlertFlow {
+                    pkts_toserver: f.pkts[0],
+                    pkts_toclient: f.pkts[1],
+                    bytes_toserver: f.bytes[0],
+                    bytes_toclient: f.bytes[1],
+                    start: f.start.to_eve_string(),
+                    src_ip: f.client.to_string(),
+                    dest_ip: f.server.to_string(),
+                    src_port: ports.then_some(f.client_port),
+                    dest_port: ports.then_some(f.server_port),
+                }),
+            )
+        }
+        None => (tuple, 0, None, None),
+    };
+    let mut ev = Event::new(
+        ts,
+        Body::Alert(Box::new(AlertEve {
+            alert: info,
+            http: app.and_then(|x| x.http.clone()),
+            tls: app.and_then(|x| x.tls.clone()),
+            flow: flow_obj,
+        })),
+    );
+    ev.flow_id = flow_id;
+    ev.pcap_cnt = pcap_cnt;
+    ev.tuple = tuple;
+    ev.vlan = vlan;
+    ev.pkt_src = Some(pkt_src);
+    ev.tx_id = a.tx_id;
+    ev.app_proto = app_proto.filter(|p| *p != "failed");
+    ev.direction = flow.map(|_| a.dir);
+    ev
+}
+
+/// A transaction snapshot whose sides wait for the packet that inspects them.
+#[derive(Debug)]
+struct PendingTx {
+    id: u64,
+    tx: Box<dyn TxBuffers>,
+    /// Side inspected, per direction.
+    done: [bool; 2],
+    /// The app-layer record logged with an alert on this transaction.
+    app: AlertApp,
+}
+
+/// A flow's detection state: the engine's per-flow state plus what waits to be inspected.
+///
+/// Suricata (IDS mode) inspects a direction's reassembled stream, and the side of a
+/// transaction travelling that way, on the next packet of that direction; at flow end,
+/// whatever is left is inspected both ways. Reassembly and the parsers produce data when
+/// the peer acknowledges it, which is a packet of the *other* direction, so it waits here.
+#[derive(Debug, Default)]
+pub(crate) struct FlowDetect {
+    pub(crate) state: detect::engine::FlowState,
+    /// Reassembled bytes not yet inspected, per direction.
+    raw: [Vec<u8>; 2],
+    pending: VecDeque<PendingTx>,
+    /// The latest transaction id the parsers produced (stream alerts on app-layer flows
+    /// carry it, as Suricata's do).
+    last_tx: Option<u64>,
+}
+
+/// The engine and this worker's state for it.
+#[derive(Debug)]
+pub(crate) struct Detector {
+    pub(crate) engine: Arc<detect::engine::Engine>,
+    pub(crate) th: detect::engine::ThreadState,
+    pub(crate) alerts: Vec<Alert>,
+    /// Transaction records for the alerts of the packet being finished.
+    apps: Vec<(u64, AlertApp)>,
+}
+
+impl Detector {
+    pub(crate) fn new(engine: Arc<detect::engine::Engine>) -> Detector {
+        let th = detect::engine::ThreadState::new(&engine);
+        Detector {
+            engine,
+            th,
+            alerts: Vec::new(),
+            apps: Vec::new(),
+        }
+    }
+
+    /// Reassembled bytes of `dir`, kept for the next packet of that direction.
+    pub(crate) fn stream_data(
+        &mut self,
+        fd: &mut FlowDetect,
+        pv: &PacketView<'_>,
+        dir: Direction,
+        data: &[u8],
+    ) {
+        let raw = &mut fd.raw[dir.idx()];
+        if raw.len() + data.len() > MAX_PENDING_RAW {
+            self.flush_raw(fd, pv, dir);
+            if data.len() > MAX_PENDING_RAW {
+                self.engine.inspect_stream(
+                    pv,
+                    dir,
+                    data,
+                    &mut fd.state,
+                    &mut self.th,
+                    &mut self.alerts,
+                );
+                return;
+            }
+        }
+        fd.raw[dir.idx()].extend_from_slice(data);
+    }
+
+    fn flush_raw(&mut self, fd: &mut FlowDetect, pv: &PacketView<'_>, dir: Direction) {
+        let raw = std::mem::take(&mut fd.raw[dir.idx()]);
+        if !raw.is_empty() {
+            self.engine.inspect_stream(
+                pv,
+                dir,
+                &raw,
+                &mut fd.state,
+                &mut self.th,
+                &mut self.alerts,
+            );
+        }
+        // Keep the allocation for the next bytes.
+        let mut raw = raw;
+        raw.clear();
+        fd.raw[dir.idx()] = raw;
+    }
+
+    /// Takes the transaction snapshots out of the parsers' outputs.
+    pub(crate) fn take_outputs(
+        &mut self,
+        fd: &mut FlowDetect,
+        pv: &PacketView<'_>,
+        outs: &mut [AppOutput],
+    ) {
+        for o in outs.iter_mut() {
+            let Some(id) = o.tx_id else { continue };
+            fd.last_tx = Some(fd.last_tx.map_or(id, |l| l.max(id)));
+            let Some(tx) = o.inspect.take() else { continue };
+            let mut app = AlertApp::default();
+            match &o.body {
+                Body::Http(h) => app.http = Some(h.as_ref().clone()),
+                Body::Tls(t) => app.tls = Some(t.as_ref().clone()),
+                _ => {}
+            }
+            if fd.pending.len() >= MAX_PENDING_TX {
+                if let Some(old) = fd.pending.pop_front() {
+                    self.inspect_rest(fd, pv, old);
+                }
+            }
+            fd.pending.push_back(PendingTx {
+                id,
+                tx,
+                done: [false; 2],
+                app,
+            });
+        }
+    }
+
+    /// Inspects the sides of `t` not inspected yet, whatever the packet's direction.
+    fn inspect_rest(&mut self, fd: &mut FlowDetect, pv: &PacketView<'_>, t: PendingTx) {
+        for d in [Direction::ToServer, Direction::ToClient] {
+            if !t.done[d.idx()] {
+                self.engine.inspect_tx_dir(
+                    pv,
+                    t.tx.as_ref(),
+                    t.id,
+                    d,
+                    &mut fd.state,
+                    &mut self.th,
+                    &mut self.alerts,
+                );
+            }
+        }
+        self.apps.push((t.id, t.app));
+    }
+
+    /// Inspection of one packet of a flow: the stream and transaction sides waiting for
+    /// this direction (the stream once protocol detection is over), then the packet.
+    /// Leaves the alerts, finished, in `self.alerts`.
+    pub(crate) fn packet(
+        &mut self,
+        fd: &mut FlowDetect,
+        pv: &PacketView<'_>,
+        detection_done: bool,
+    ) {
+        let Some(fv) = pv.flow else { return };
+        let dir = fv.dir;
+        let first_alert = self.alerts.len();
+        if detection_done {
+            self.flush_raw(fd, pv, dir);
+        }
+        for t in fd.pending.iter_mut() {
+            if !t.done[dir.idx()] && t.tx.complete(dir) {
+                t.done[dir.idx()] = true;
+                self.engine.inspect_tx(
+                    pv,
+                    t.tx.as_ref(),
+                    t.id,
+                    &mut fd.state,
+                    &mut self.th,
+                    &mut self.alerts,
+                );
+            }
+        }
+        self.set_stream_tx(fd, first_alert, fv.app_proto);
+        self.engine
+            .inspect_packet(pv, Some(&mut fd.state), &mut self.th, &mut self.alerts);
+        self.engine
+            .finish_packet(pv, Some(&mut fd.state), &mut self.th, &mut self.alerts);
+        self.collect_apps(fd);
+        fd.pending.retain(|t| !(t.done[0] && t.done[1]));
+    }
+
+    /// Flow end: every stream byte and transaction side left, both ways.
+    pub(crate) fn flow_end(&mut self, fd: &mut FlowDetect, views: [&PacketView<'_>; 2]) {
+        let app_proto = views[0].flow.and_then(|f| f.app_proto);
+        for d in [Direction::ToServer, Direction::ToClient] {
+            let first = self.alerts.len();
+            self.flush_raw(fd, views[d.idx()], d);
+            self.set_stream_tx(fd, first, app_proto);
+        }
+        while let Some(t) = fd.pending.pop_front() {
+            for d in [Direction::ToServer, Direction::ToClient] {
+                if !t.done[d.idx()] {
+                    self.engine.inspect_tx_dir(
+                        views[d.idx()],
+                        t.tx.as_ref(),
+                        t.id,
+                        d,
+                        &mut fd.state,
+                        &mut self.th,
+                        &mut self.alerts,
+                    );
+                }
+            }
+            self.apps.push((t.id, t.app));
+        }
+        self.engine.finish_packet(
+            views[0],
+            Some(&mut fd.state),
+            &mut self.th,
+            &mut self.alerts,
+        );
+    }
+
+    /// Stream matches on an app-layer flow carry the flow's current transaction id.
+    fn set_stream_tx(&mut self, fd: &FlowDetect, from: usize, app_proto: Option<&str>) {
+        if app_proto.is_none_or(|p| p == "failed") {
+            return;
+        }
+        for a in self.alerts.iter_mut().skip(from) {
+            if a.source == AlertSource::Stream && a.tx_id.is_none() {
+                a.tx_id = fd.last_tx;
+            }
+        }
+    }
+
+    /// Keeps the records of the transactions this packet's alerts are about.
+    fn collect_apps(&mut self, fd: &FlowDetect) {
+        for a in &self.alerts {
+            let Some(id) = a.tx_id else { continue };
+            if self.apps.iter().any(|(i, _)| *i == id) {
+                continue;
+            }
+            if let Some(t) = fd.pending.iter().find(|t| t.id == id) {
+                self.apps.push((id, t.app.clone()));
+            }
+        }
+    }
+
+    /// The record of transaction `id` for an alert of this packet.
+    pub(crate) fn app_of(&self, id: Option<u64>) -> Option<&AlertApp> {
+        let id = id?;
+        self.apps.iter().find(|(i, _)| *i == id).map(|(_, a)| a)
+    }
+
+    /// Ends a packet: drops the records kept for its alerts.
+    pub(crate) fn clear(&mut self) {
+        self.alerts.clear();
+        self.apps.clear();
+    }
+}
