@@ -106,7 +106,7 @@ pub use engine::{
 };
 pub use error::RuleError;
 pub use loader::{load_rule_files, load_rules_from_bytes, Failure, LoadReport, Skipped};
-pub use parse::{parse_rule, Classifications, ParseContext, ParseOutcome};
+pub use parse::{features_off, parse_rule, Classifications, ParseContext, ParseOutcome};
 pub use vars::Vars;
 
 /// Parse one rule from a string with default variables (tests and tools).

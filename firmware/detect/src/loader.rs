@@ -102,6 +102,7 @@ pub fn load_rule_files(
         }
         Arc::new(map)
     });
+    let vars_in = vars;
     let vars = Vars::from_settings(vars);
     let mut sources: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     for p in paths {
@@ -122,6 +123,7 @@ pub fn load_rule_files(
             vars: vars.clone(),
             classifications: classifications.clone(),
             rules_dir: rules_dir_of(p),
+            features_off: crate::parse::features_off(vars_in),
         });
     }
     let inputs: Vec<(usize, Arc<PathBuf>, &[u8])> = sources
@@ -146,6 +148,7 @@ pub fn load_rules_from_bytes(
         vars: Vars::from_settings(vars),
         classifications: None,
         rules_dir: rules_dir.to_path_buf(),
+        features_off: crate::parse::features_off(vars),
     };
     let inputs = [(0usize, Arc::new(name.to_path_buf()), data)];
     load_inputs(&inputs, std::slice::from_ref(&ctx), &mut report);

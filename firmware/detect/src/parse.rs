@@ -27,6 +27,30 @@ pub struct ParseContext {
     pub classifications: Option<Arc<Classifications>>,
     /// Directory dataset/datarep files are resolved against.
     pub rules_dir: PathBuf,
+    /// Features `requires` must not count on because the configuration turns them off
+    /// (`ja3`, `ja4` with `app-layer.protocols.tls.ja3-fingerprints` / `ja4-fingerprints`
+    /// set to `no`), as Suricata registers a feature only when it is enabled.
+    pub features_off: Vec<String>,
+}
+
+/// The features a configuration turns off (see [`ParseContext::features_off`]), from the
+/// same key/value settings rule variables come from.
+pub fn features_off(settings: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    let mut off = Vec::new();
+    for (feature, key) in [
+        ("ja3", "app-layer.protocols.tls.ja3-fingerprints"),
+        ("ja4", "app-layer.protocols.tls.ja4-fingerprints"),
+    ] {
+        if settings.get(key).is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "no" | "false" | "off" | "0"
+            )
+        }) {
+            off.push(feature.to_string());
+        }
+    }
+    off
 }
 
 /// Outcome of parsing one rule text.
@@ -66,7 +90,7 @@ pub fn parse_rule(text: &[u8], ctx: &ParseContext, file: Arc<PathBuf>, line: u32
         };
     }
     if let Some(req) = sniff_requires(text) {
-        if !val::requires_met(&req) {
+        if !val::requires_met(&req, &ctx.features_off) {
             return ParseOutcome::Skipped(format!("requirements not met: {req}"));
         }
     }
@@ -155,6 +179,10 @@ struct Builder<'a> {
     payload: Option<usize>,
     cur: Option<usize>,
     last_content: Option<(usize, usize)>,
+    /// The block of the last payload-inspecting match (content, pcre, byte_*, isdataat):
+    /// where relative keywords go when no sticky buffer is set, as Suricata's
+    /// `DetectGetLastSMFromLists` decides.
+    last_pm_block: Option<usize>,
     byte_vars: Vec<String>,
     conditions: Vec<Spanned<Condition>>,
     untyped: Vec<Spanned<(String, String)>>,
@@ -195,6 +223,7 @@ impl<'a> Builder<'a> {
             payload: None,
             cur: None,
             last_content: None,
+            last_pm_block: None,
             byte_vars: Vec::new(),
             conditions: Vec::new(),
             untyped: Vec::new(),
@@ -363,7 +392,31 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The block a relative payload keyword joins: the sticky buffer when one is set, else
+    /// (for a relative keyword, or `always`) the buffer of the last content, pcre, byte_* or
+    /// isdataat — `content:"x"; http_uri; isdataat:1,relative;` inspects the URI, as in
+    /// Suricata — else the packet payload.
+    fn relative_block(&mut self, relative: bool) -> usize {
+        match (self.cur, self.last_pm_block) {
+            (Some(i), _) => i,
+            (None, Some(b)) if relative => b,
+            _ => self.payload_block(),
+        }
+    }
+
     fn push_match(&mut self, block: usize, m: Match) -> Result<usize> {
+        if matches!(
+            m,
+            Match::Content(_)
+                | Match::Pcre(_)
+                | Match::ByteTest(_)
+                | Match::ByteJump(_)
+                | Match::ByteExtract(_)
+                | Match::ByteMath(_)
+                | Match::IsDataAt(_)
+        ) {
+            self.last_pm_block = Some(block);
+        }
         let span = self.spanned(m);
         let blk = self
             .blocks
@@ -640,6 +693,7 @@ impl<'a> Builder<'a> {
         blk.b.matches.push(moved);
         let new_at = (dst, blk.b.matches.len() - 1);
         self.last_content = Some(new_at);
+        self.last_pm_block = Some(dst);
         // The payload block may now be empty; it is dropped at the end if so.
         Ok(())
     }
@@ -983,7 +1037,7 @@ impl<'a> Builder<'a> {
             }
             K::Isdataat => {
                 let d = val::isdataat(v, &self.byte_vars)?;
-                let blk = self.target_block();
+                let blk = self.relative_block(d.relative);
                 self.push_match(blk, Match::IsDataAt(d))?;
             }
             K::Bsize => {
@@ -1021,24 +1075,24 @@ impl<'a> Builder<'a> {
             K::Pcre => self.pcre(raw, negated)?,
             K::ByteTest => {
                 let t = val::byte_test(v, &self.byte_vars)?;
-                let blk = self.target_block();
+                let blk = self.relative_block(t.relative);
                 self.push_match(blk, Match::ByteTest(t))?;
             }
             K::ByteJump => {
                 let j = val::byte_jump(v, &self.byte_vars)?;
-                let blk = self.target_block();
+                let blk = self.relative_block(j.relative);
                 self.push_match(blk, Match::ByteJump(j))?;
             }
             K::ByteExtract => {
                 let e = val::byte_extract(v)?;
                 self.add_var(kw, &e.name)?;
-                let blk = self.target_block();
+                let blk = self.relative_block(e.relative);
                 self.push_match(blk, Match::ByteExtract(e))?;
             }
             K::ByteMath => {
                 let m = val::byte_math(v, &self.byte_vars)?;
                 self.add_var(kw, &m.result)?;
-                let blk = self.target_block();
+                let blk = self.relative_block(m.relative);
                 self.push_match(blk, Match::ByteMath(m))?;
             }
             K::Flow => {
@@ -1111,7 +1165,9 @@ impl<'a> Builder<'a> {
             K::Base64Decode => {
                 let d = val::base64_decode(if raw.is_empty() { None } else { Some(v) })?;
                 self.seen_base64_decode = true;
-                let blk = self.target_block();
+                // Suricata places base64_decode after the last payload match whether or
+                // not it is relative.
+                let blk = self.relative_block(true);
                 self.push_match(blk, Match::Base64Decode(d))?;
             }
             K::IpProto => {

@@ -1509,13 +1509,14 @@ pub(crate) fn xor_key(v: &str) -> Result<Vec<u8>> {
 
 /// `requires`: `Ok(true)` when satisfied by Suricata 7.0.10 semantics (features `ja3`,
 /// `ja4`), `Ok(false)` when the rule must be skipped.
-pub(crate) fn requires_met(v: &str) -> bool {
+pub(crate) fn requires_met(v: &str, features_off: &[String]) -> bool {
     const VERSION: (u64, u64, u64) = (7, 0, 10);
     const FEATURES: &[&str] = &["ja3", "ja4", "output::file-store"];
     for item in v.split(',') {
         let item = item.trim();
         if let Some(f) = item.strip_prefix("feature") {
-            if !FEATURES.contains(&f.trim()) {
+            let f = f.trim();
+            if !FEATURES.contains(&f) || features_off.iter().any(|o| o == f) {
                 return false;
             }
         } else if let Some(expr) = item.strip_prefix("version") {
@@ -1598,13 +1599,15 @@ mod tests {
 
     #[test]
     fn requires() {
-        assert!(requires_met("feature ja4"));
-        assert!(requires_met("version >= 7"));
-        assert!(requires_met("version >= 7.0.3"));
-        assert!(!requires_met("version >= 8"));
-        assert!(!requires_met("version >= 7.0.11"));
-        assert!(!requires_met("feature foo"));
-        assert!(!requires_met("foo"));
-        assert!(requires_met("version < 8, feature ja4"));
+        assert!(requires_met("feature ja4", &[]));
+        assert!(requires_met("version >= 7", &[]));
+        assert!(requires_met("version >= 7.0.3", &[]));
+        assert!(!requires_met("version >= 8", &[]));
+        assert!(!requires_met("version >= 7.0.11", &[]));
+        assert!(!requires_met("feature foo", &[]));
+        assert!(!requires_met("foo", &[]));
+        assert!(requires_met("version < 8, feature ja4", &[]));
+        assert!(!requires_met("feature ja4", &["ja4".to_string()]));
+        assert!(requires_met("feature ja3", &["ja4".to_string()]));
     }
 }

@@ -18,6 +18,40 @@ pub struct AlertEve {
     pub tls: Option<TlsEve>,
     /// The `flow` summary Suricata appends to alerts.
     pub flow: Option<AlertFlow>,
+    /// The matched data and packet, when configured (`payload`, `payload-printable`,
+    /// `packet`).
+    pub payload: Option<AlertPayloadEve>,
+}
+
+/// The data an alert shows, written after the `flow` object as Suricata 7 does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertPayloadEve {
+    /// `payload`: the data, base64.
+    pub base64: Option<String>,
+    /// `payload_printable`: the data, non-printable bytes as `.`.
+    pub printable: Option<String>,
+    /// `stream`: 1 when the data is reassembled stream rather than one packet's payload;
+    /// written with `payload` or `payload_printable`.
+    pub stream: Option<u8>,
+    /// `packet`: the alerting packet's frame, base64, and its link type
+    /// (`packet_info.linktype`). Absent for alerts raised at flow end.
+    pub packet: Option<(String, u32)>,
+}
+
+impl AlertPayloadEve {
+    /// The printable rendering Suricata uses: bytes that are printable ASCII, `\n` or `\r`
+    /// kept, every other byte as `.`.
+    pub fn printable_of(data: &[u8]) -> String {
+        data.iter()
+            .map(|&b| {
+                if b == b' ' || b.is_ascii_graphic() || b == b'\n' || b == b'\r' {
+                    char::from(b)
+                } else {
+                    '.'
+                }
+            })
+            .collect()
+    }
 }
 
 /// The `alert` object, in Suricata 7's field order.
@@ -33,9 +67,8 @@ pub struct AlertInfo {
     pub rev: u32,
     /// The rule's `msg`.
     pub signature: String,
-    /// The classtype's description.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
+    /// The classtype's description; Suricata 7 writes `""` for a rule without classtype.
+    pub category: String,
     /// Priority (1 is highest).
     pub severity: u8,
     /// The rule's `metadata`, key → values.

@@ -34,6 +34,12 @@ pub trait TxBuffers: fmt::Debug + Send {
         self.number(name)
     }
 
+    /// The `tls` object an alert about this transaction carries (Suricata writes the
+    /// extended field set there, whatever the `tls` logger's options), when it is TLS.
+    fn alert_tls(&self) -> Option<&crate::tls::TlsEve> {
+        None
+    }
+
     /// Whether the side travelling in `dir` is complete (all of it has been parsed).
     fn complete(&self, _dir: Direction) -> bool {
         true

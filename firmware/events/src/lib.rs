@@ -279,6 +279,24 @@ impl Event {
                 if let Some(f) = &a.flow {
                     field(out, "flow", f);
                 }
+                if let Some(pl) = &a.payload {
+                    if let Some(b) = &pl.base64 {
+                        field_str(out, "payload", b);
+                    }
+                    if let Some(t) = &pl.printable {
+                        field_str(out, "payload_printable", t);
+                    }
+                    if let Some(st) = pl.stream {
+                        out.extend_from_slice(b",\"stream\":");
+                        push_u64(out, u64::from(st));
+                    }
+                    if let Some((pk, lt)) = &pl.packet {
+                        field_str(out, "packet", pk);
+                        out.extend_from_slice(b",\"packet_info\":{\"linktype\":");
+                        push_u64(out, u64::from(*lt));
+                        out.push(b'}');
+                    }
+                }
                 out.extend_from_slice(b"}\n");
                 return;
             }

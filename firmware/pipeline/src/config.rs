@@ -72,6 +72,41 @@ pub struct AnomalyTypes {
     pub applayer: bool,
 }
 
+/// What an `alert` record carries besides the alert (`outputs.eve-log.types.alert.*`); all
+/// off by default, as in Suricata's shipped configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertPayload {
+    /// `payload`: the matched data, base64.
+    pub payload: bool,
+    /// `payload-printable`: the matched data with non-printable bytes as `.`.
+    pub printable: bool,
+    /// `packet`: the whole frame of the alerting packet, base64, and its link type.
+    pub packet: bool,
+    /// `payload-buffer-size`: most stream bytes shown per alert (Suricata: 4 KiB).
+    pub buffer_size: usize,
+}
+
+impl Default for AlertPayload {
+    fn default() -> Self {
+        AlertPayload {
+            payload: false,
+            printable: false,
+            packet: false,
+            buffer_size: MAX_ALERT_PAYLOAD_BUFFER.min(4096),
+        }
+    }
+}
+
+impl AlertPayload {
+    /// Whether matched data is shown at all (`payload` or `payload-printable`).
+    pub fn shows_data(&self) -> bool {
+        self.payload || self.printable
+    }
+}
+
+/// Largest `payload-buffer-size` accepted: an alert record stays well under a megabyte.
+pub const MAX_ALERT_PAYLOAD_BUFFER: usize = 256 * 1024;
+
 /// Which EVE event types are written (`outputs.eve-log.types`). All on by default; a YAML
 /// configuration that lists types turns on only those, as Suricata does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +207,8 @@ pub struct Settings {
     pub eve_types: EveTypes,
     /// Whether flows are keyed by VLAN ids (`vlan.use-for-tracking`).
     pub vlan_tracking: bool,
+    /// What alert records carry (`outputs.eve-log.types.alert.*`).
+    pub alert_payload: AlertPayload,
     /// Rule variables and detection settings kept for the signature engine
     /// (`vars.*`, `packet-alert-max`, classification/reference files …).
     pub detect: BTreeMap<String, String>,
@@ -199,6 +236,7 @@ impl Default for Settings {
             log_flows: true,
             eve_types: EveTypes::ALL,
             vlan_tracking: true,
+            alert_payload: AlertPayload::default(),
             detect: BTreeMap::new(),
         }
     }
@@ -292,6 +330,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "outputs.eve-log.types.anomaly.types.{decode,stream,applayer}",
     "outputs.eve-log.types.flow.enabled",
     "outputs.eve-log.types.{flow,http,tls,dns,files,anomaly,alert,stats}",
+    "outputs.eve-log.types.alert.{payload,payload-printable,packet,payload-buffer-size}",
     "vlan.use-for-tracking",
     "logging.*",
     "app-layer.protocols.*",
@@ -449,6 +488,31 @@ impl Settings {
                 self.log_flows = parse_bool(key, v)?;
                 self.eve_types.flow = self.log_flows;
             }
+            ["outputs", "eve-log", "types", "alert", opt] => match *opt {
+                "payload" => self.alert_payload.payload = parse_bool(key, v)?,
+                "payload-printable" => self.alert_payload.printable = parse_bool(key, v)?,
+                "packet" => self.alert_payload.packet = parse_bool(key, v)?,
+                "payload-buffer-size" => {
+                    let n = parse_size(key, v)?;
+                    self.alert_payload.buffer_size = usize::try_from(n)
+                        .ok()
+                        .filter(|n| (1..=MAX_ALERT_PAYLOAD_BUFFER).contains(n))
+                        .ok_or_else(|| {
+                            bad(
+                                key,
+                                v,
+                                "expected 1 byte to 256kb (cap MAX_ALERT_PAYLOAD_BUFFER)",
+                            )
+                        })?;
+                }
+                // Suricata's shipped defaults that change nothing here: `metadata` (rule
+                // metadata is always written), `tagged-packets`.
+                "metadata" | "tagged-packets" => {
+                    parse_bool(key, v)?;
+                }
+                "enabled" => self.eve_types.alert = parse_bool(key, v)?,
+                _ => return Err(unknown(key)),
+            },
             ["outputs", "eve-log", "types", t] => {
                 let on = v.trim().is_empty() || parse_bool(key, v)?;
                 match self.eve_types.slot(t) {
@@ -479,6 +543,18 @@ impl Settings {
                 }
             }
             ["app-layer", "protocols", ..] | ["outputs", "eve-log", "types", ..] => {
+                if matches!(
+                    parts.as_slice(),
+                    [
+                        "app-layer",
+                        "protocols",
+                        "tls",
+                        "ja3-fingerprints" | "ja4-fingerprints"
+                    ]
+                ) {
+                    // Rules' `requires: feature ja3/ja4` read these.
+                    self.detect.insert(key.to_owned(), v.to_owned());
+                }
                 self.app.apply(key, v).map_err(|why| match why {
                     None => unknown(key),
                     Some(why) => bad(key, v, why),

@@ -4,9 +4,11 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use decode::{Packet, L3, L4};
 use detect::engine::{Alert, AlertSource, FlowView, PacketView};
-use events::alert::{AlertEve, AlertFlow, AlertInfo};
+use events::alert::{AlertEve, AlertFlow, AlertInfo, AlertPayloadEve};
 use events::app::AppOutput;
 use events::inspect::TxBuffers;
 use events::{Body, Event, PktSrc, Tuple};
@@ -23,6 +25,16 @@ pub(crate) const MAX_PENDING_TX: usize = 64;
 /// accumulates more than this before such a packet (or before protocol detection ends) is
 /// inspected at once.
 pub(crate) const MAX_PENDING_RAW: usize = 256 * 1024;
+
+/// Acknowledged, uninspected bytes a direction of a flow without an app-layer parser
+/// gathers before its raw stream is inspected (Suricata's `stream.reassembly.
+/// toserver-chunk-size` / `toclient-chunk-size`, 2560 in its shipped configuration). Flows
+/// with a parser are inspected on every packet of the direction, as the parsers' progress
+/// triggers Suricata's raw inspection; either way, what is left is inspected at flow end.
+pub(crate) const RAW_CHUNK_SIZE: usize = 2560;
+
+/// Most gaps a direction's pending stream bytes may contain; one more inspects them at once.
+pub(crate) const MAX_PENDING_GAPS: usize = 64;
 
 /// The engine's view of a flow at this packet.
 pub(crate) fn flow_view<T>(
@@ -146,6 +158,7 @@ pub(crate) fn alert_event<T>(
     tuple: Option<Tuple>,
     vlan: [u16; 2],
     app: Option<&AlertApp>,
+    payload: Option<AlertPayloadEve>,
 ) -> Event {
     let info = AlertInfo {
         action: "allowed",
@@ -153,7 +166,7 @@ pub(crate) fn alert_event<T>(
         signature_id: a.sid,
         rev: a.rev,
         signature: a.msg.to_string(),
-        category: a.category.as_ref().map(|c| c.to_string()),
+        category: a.category.as_deref().unwrap_or_default().to_string(),
         severity: a.severity,
         metadata: a.metadata.as_ref().map(|m| m.as_ref().clone()),
     };
@@ -186,6 +199,7 @@ pub(crate) fn alert_event<T>(
             http: app.and_then(|x| x.http.clone()),
             tls: app.and_then(|x| x.tls.clone()),
             flow: flow_obj,
+            payload,
         })),
     );
     ev.flow_id = flow_id;
@@ -221,6 +235,12 @@ pub(crate) struct FlowDetect {
     pub(crate) state: detect::engine::FlowState,
     /// Reassembled bytes not yet inspected, per direction.
     raw: [Vec<u8>; 2],
+    /// Gaps inside `raw`, per direction: (position in `raw`, bytes missing). Each
+    /// contiguous piece is inspected on its own: no match spans a gap.
+    gaps: [Vec<(usize, u64)>; 2],
+    /// With alert payloads on: the last inspected window of each direction as an alert
+    /// shows it (pieces joined by `[N bytes missing]`, at most `payload-buffer-size`).
+    shown: [Vec<u8>; 2],
     pending: VecDeque<PendingTx>,
     /// The latest transaction id the parsers produced (stream alerts on app-layer flows
     /// carry it, as Suricata's do).
@@ -235,17 +255,87 @@ pub(crate) struct Detector {
     pub(crate) alerts: Vec<Alert>,
     /// Transaction records for the alerts of the packet being finished.
     apps: Vec<(u64, AlertApp)>,
+    /// What alert records show besides the alert.
+    pub(crate) payload: crate::config::AlertPayload,
+}
+
+/// The packet an alert is raised on, for its `payload` and `packet` fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AlertPacket<'a> {
+    /// The whole frame, as captured.
+    pub(crate) frame: &'a [u8],
+    /// The capture's link type.
+    pub(crate) linktype: u32,
+    /// The packet's L4 payload.
+    pub(crate) payload: &'a [u8],
 }
 
 impl Detector {
-    pub(crate) fn new(engine: Arc<detect::engine::Engine>) -> Detector {
+    pub(crate) fn new(
+        engine: Arc<detect::engine::Engine>,
+        payload: crate::config::AlertPayload,
+    ) -> Detector {
         let th = detect::engine::ThreadState::new(&engine);
         Detector {
             engine,
             th,
             alerts: Vec::new(),
             apps: Vec::new(),
+            payload,
         }
+    }
+
+    /// `len` bytes of `dir` are missing from the stream: the bytes after them are a new
+    /// piece, inspected apart from those before.
+    pub(crate) fn stream_gap(
+        &mut self,
+        fd: &mut FlowDetect,
+        pv: &PacketView<'_>,
+        dir: Direction,
+        len: u64,
+    ) {
+        if fd.gaps[dir.idx()].len() >= MAX_PENDING_GAPS {
+            self.flush_raw(fd, pv, dir);
+        }
+        let at = fd.raw[dir.idx()].len();
+        fd.gaps[dir.idx()].push((at, len));
+    }
+
+    /// The `payload` fields of alert `a` (None when alert payloads are off): stream and
+    /// transaction alerts on TCP show the direction's last inspected stream window, other
+    /// alerts the packet's payload; `packet` shows the alerting packet's frame.
+    pub(crate) fn payload_of(
+        &self,
+        a: &Alert,
+        fd: Option<&FlowDetect>,
+        tcp: bool,
+        pkt: Option<AlertPacket<'_>>,
+    ) -> Option<AlertPayloadEve> {
+        let cfg = &self.payload;
+        if !cfg.shows_data() && !cfg.packet {
+            return None;
+        }
+        let mut out = AlertPayloadEve::default();
+        if cfg.shows_data() {
+            let stream = tcp && matches!(a.source, AlertSource::Stream | AlertSource::Tx);
+            let data: &[u8] = if stream {
+                fd.and_then(|f| f.shown.get(a.dir.idx()))
+                    .map_or(&[][..], |v| v.as_slice())
+            } else {
+                pkt.map_or(&[][..], |p| p.payload)
+            };
+            if cfg.payload {
+                out.base64 = Some(STANDARD.encode(data));
+            }
+            if cfg.printable {
+                out.printable = Some(AlertPayloadEve::printable_of(data));
+            }
+            out.stream = Some(u8::from(stream));
+        }
+        if cfg.packet {
+            out.packet = pkt.map(|p| (STANDARD.encode(p.frame), p.linktype));
+        }
+        Some(out)
     }
 
     /// Reassembled bytes of `dir`, kept for the next packet of that direction.
@@ -268,6 +358,11 @@ impl Detector {
                     &mut self.th,
                     &mut self.alerts,
                 );
+                if self.payload.shows_data() {
+                    let shown = &mut fd.shown[dir.idx()];
+                    shown.clear();
+                    shown.extend_from_slice(data.get(..self.payload.buffer_size).unwrap_or(data));
+                }
                 return;
             }
         }
@@ -275,21 +370,57 @@ impl Detector {
     }
 
     fn flush_raw(&mut self, fd: &mut FlowDetect, pv: &PacketView<'_>, dir: Direction) {
-        let raw = std::mem::take(&mut fd.raw[dir.idx()]);
-        if !raw.is_empty() {
-            self.engine.inspect_stream(
-                pv,
-                dir,
-                &raw,
-                &mut fd.state,
-                &mut self.th,
-                &mut self.alerts,
-            );
+        let d = dir.idx();
+        let mut raw = std::mem::take(&mut fd.raw[d]);
+        let mut gaps = std::mem::take(&mut fd.gaps[d]);
+        if raw.is_empty() && gaps.is_empty() {
+            fd.raw[d] = raw;
+            fd.gaps[d] = gaps;
+            return;
         }
-        // Keep the allocation for the next bytes.
-        let mut raw = raw;
+        // Each contiguous piece at its stream offset; a gap skips the offsets it lacks.
+        let mut offset = fd.state.stream_offset(dir);
+        let mut start = 0usize;
+        for &(at, missing) in gaps.iter().chain(std::iter::once(&(raw.len(), 0))) {
+            let piece = raw.get(start..at).unwrap_or_default();
+            if !piece.is_empty() {
+                self.engine.inspect_stream_at(
+                    pv,
+                    dir,
+                    offset,
+                    piece,
+                    &mut fd.state,
+                    &mut self.th,
+                    &mut self.alerts,
+                );
+            }
+            offset = offset
+                .saturating_add(piece.len() as u64)
+                .saturating_add(missing);
+            start = at.max(start);
+        }
+        fd.state.set_stream_offset(dir, offset);
+        if self.payload.shows_data() {
+            let cap = self.payload.buffer_size;
+            let shown = &mut fd.shown[d];
+            shown.clear();
+            let mut start = 0usize;
+            for &(at, missing) in &gaps {
+                shown.extend_from_slice(raw.get(start..at).unwrap_or_default());
+                shown.extend_from_slice(format!("[{missing} bytes missing]").as_bytes());
+                start = at.max(start);
+                if shown.len() >= cap {
+                    break;
+                }
+            }
+            shown.extend_from_slice(raw.get(start..).unwrap_or_default());
+            shown.truncate(cap);
+        }
+        // Keep the allocations for the next bytes.
         raw.clear();
-        fd.raw[dir.idx()] = raw;
+        gaps.clear();
+        fd.raw[d] = raw;
+        fd.gaps[d] = gaps;
     }
 
     /// Takes the transaction snapshots out of the parsers' outputs.
@@ -306,7 +437,9 @@ impl Detector {
             let mut app = AlertApp::default();
             match &o.body {
                 Body::Http(h) => app.http = Some(h.as_ref().clone()),
-                Body::Tls(t) => app.tls = Some(t.as_ref().clone()),
+                Body::Tls(t) => {
+                    app.tls = Some(tx.alert_tls().unwrap_or(t).clone());
+                }
                 _ => {}
             }
             if fd.pending.len() >= MAX_PENDING_TX {
@@ -353,7 +486,8 @@ impl Detector {
         let Some(fv) = pv.flow else { return };
         let dir = fv.dir;
         let first_alert = self.alerts.len();
-        if detection_done {
+        let parsed = fv.app_proto.is_some_and(|p| p != "failed");
+        if detection_done && (parsed || fd.raw[dir.idx()].len() >= RAW_CHUNK_SIZE) {
             self.flush_raw(fd, pv, dir);
         }
         for t in fd.pending.iter_mut() {

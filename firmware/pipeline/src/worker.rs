@@ -17,7 +17,9 @@ use reassembly::{Chunk, Outcome, SegmentPool, TcpSession, TcpState};
 use types::{Direction, FlowKey, Timestamp};
 
 use crate::config::Settings;
-use crate::detection::{alert_event, flow_view, packet_view, pseudo_view, Detector, FlowDetect};
+use crate::detection::{
+    alert_event, flow_view, packet_view, pseudo_view, AlertPacket, Detector, FlowDetect,
+};
 use crate::stats::WorkerStats;
 
 /// Receives the events a worker produces.
@@ -140,7 +142,7 @@ impl Worker {
     /// Runs the signature engine `engine` on this worker's traffic.
     #[must_use]
     pub fn with_engine(mut self, engine: Arc<detect::engine::Engine>) -> Worker {
-        self.ctx.det = Some(Detector::new(engine));
+        self.ctx.det = Some(Detector::new(engine, self.ctx.settings.alert_payload));
         self
     }
 
@@ -368,8 +370,12 @@ impl Worker {
                             &self.ctx.settings.stream,
                             &mut self.ctx.pool,
                             &mut |d, c| {
-                                if let (Some(dd), Chunk::Data(b)) = (det.as_mut(), &c) {
-                                    dd.stream_data(fdet, &pv, d, b);
+                                if let Some(dd) = det.as_mut() {
+                                    match &c {
+                                        Chunk::Data(b) => dd.stream_data(fdet, &pv, d, b),
+                                        Chunk::Gap(n) => dd.stream_gap(fdet, &pv, d, *n),
+                                        Chunk::Eof => {}
+                                    }
                                 }
                                 dispatch(app, reg, d, c, ports, out)
                             },
@@ -434,7 +440,12 @@ impl Worker {
             );
             det.take_outputs(&mut f.user.detect, &pv, &mut self.ctx.app_out);
             det.packet(&mut f.user.detect, &pv, f.app_proto.is_some());
-            emit_alerts(det, f, ts, Some(pkt.pcap_cnt), src, sink);
+            let ap = AlertPacket {
+                frame: pkt.data,
+                linktype: pkt.linktype,
+                payload: p.payload(),
+            };
+            emit_alerts(det, f, ts, Some(pkt.pcap_cnt), src, Some(ap), sink);
         }
         let mut hdr = FlowHdr::from(&*f);
         hdr.community = f.user.community.clone();
@@ -636,13 +647,26 @@ fn emit_alerts(
     ts: Timestamp,
     pcap_cnt: Option<u64>,
     src: PktSrc,
+    pkt: Option<AlertPacket<'_>>,
     sink: &mut impl EventSink,
 ) {
     if !det.alerts.is_empty() {
         f.alerted = true;
+        let tcp = f.tuple().proto == 6;
         for a in &det.alerts {
             let app = det.app_of(a.tx_id);
-            let ev = alert_event(a, ts, pcap_cnt, src, Some(&*f), None, f.key.vlan, app);
+            let payload = det.payload_of(a, Some(&f.user.detect), tcp, pkt);
+            let ev = alert_event(
+                a,
+                ts,
+                pcap_cnt,
+                src,
+                Some(&*f),
+                None,
+                f.key.vlan,
+                app,
+                payload,
+            );
             sink.emit(&ev);
         }
     }
@@ -682,7 +706,8 @@ impl Ctx {
             .inspect_packet(&pv, None, &mut det.th, &mut det.alerts);
         det.engine
             .finish_packet(&pv, None, &mut det.th, &mut det.alerts);
-        for a in det.alerts.drain(..) {
+        let mut alerts = std::mem::take(&mut det.alerts);
+        for a in &alerts {
             let tuple = Tuple {
                 src: p.src,
                 sport: p.sport,
@@ -690,8 +715,14 @@ impl Ctx {
                 dport: p.dport,
                 proto: p.proto,
             };
+            let ap = AlertPacket {
+                frame: pkt.data,
+                linktype: pkt.linktype,
+                payload: p.payload(),
+            };
+            let payload = det.payload_of(a, None, false, Some(ap));
             let ev = alert_event::<FlowData>(
-                &a,
+                a,
                 pkt.ts,
                 Some(pkt.pcap_cnt),
                 src,
@@ -699,9 +730,13 @@ impl Ctx {
                 Some(tuple),
                 p.vlan,
                 None,
+                payload,
             );
             sink.emit(&ev);
         }
+        // Keep the allocation for the next packet.
+        alerts.clear();
+        det.alerts = alerts;
     }
 
     fn flush_stream_events(
@@ -797,8 +832,12 @@ impl Ctx {
             let det = &mut self.det;
             if tcp.exists() {
                 tcp.flush(&self.settings.stream, &mut self.pool, &mut |d, c| {
-                    if let (Some(dd), Chunk::Data(b)) = (det.as_mut(), &c) {
-                        dd.stream_data(fdet, &pvs[d.idx()], d, b);
+                    if let Some(dd) = det.as_mut() {
+                        match &c {
+                            Chunk::Data(b) => dd.stream_data(fdet, &pvs[d.idx()], d, b),
+                            Chunk::Gap(n) => dd.stream_gap(fdet, &pvs[d.idx()], d, *n),
+                            Chunk::Eof => {}
+                        }
                     }
                     dispatch(app, reg, d, c, ports, out)
                 });
@@ -811,7 +850,7 @@ impl Ctx {
             let pvs = views(&f);
             dd.take_outputs(&mut f.user.detect, &pvs[0], &mut self.app_out);
             dd.flow_end(&mut f.user.detect, [&pvs[0], &pvs[1]]);
-            emit_alerts(dd, &mut f, end, None, PktSrc::FlowTimeout, sink);
+            emit_alerts(dd, &mut f, end, None, PktSrc::FlowTimeout, None, sink);
         }
         f.gaps = f.user.tcp.gaps();
         f.app_proto = f.user.app.app_proto();

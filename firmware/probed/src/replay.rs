@@ -57,6 +57,19 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         if engine.needs_buffers() {
             settings.app.set_inspect(true);
         }
+        // `ja3-fingerprints` / `ja4-fingerprints: auto`: computed when a rule needs them,
+        // unless the configuration says `no`.
+        for (prefix, key) in [
+            ("ja3", "app-layer.protocols.tls.ja3-fingerprints"),
+            ("ja4", "app-layer.protocols.tls.ja4-fingerprints"),
+        ] {
+            let off = detect::features_off(&settings.detect)
+                .iter()
+                .any(|f| f == prefix);
+            if !off && engine.uses_buffer(|b| b.starts_with(prefix)) {
+                settings.set(key, "yes")?;
+            }
+        }
         (Some(loaded), Some(engine))
     };
     // One core is left to the reading thread (and the writer), which keeps the workers fed.

@@ -71,6 +71,18 @@ fn client(c: &ConnInfo, cert: bool, chain: bool) -> Option<TlsClientEve> {
 }
 
 /// Builds the `tls` object.
+/// The `tls` object Suricata 7 writes in an `alert` about the session: always the extended
+/// field set (whatever the `tls` logger's own options), JA4 when it is computed.
+pub(crate) fn build_for_alert(s: &TlsSession, cfg: &TlsConfig) -> TlsEve {
+    let alert_cfg = TlsConfig {
+        custom: None,
+        extended: true,
+        log_ja4: true,
+        ..*cfg
+    };
+    build(s, &alert_cfg, None)
+}
+
 pub(crate) fn build(s: &TlsSession, cfg: &TlsConfig, from_proto: Option<&str>) -> TlsEve {
     let fields = match (cfg.custom, cfg.extended) {
         (Some(f), _) => f,

@@ -171,6 +171,8 @@ pub struct TlsTxBuffers {
     ja4: Option<String>,
     flags: u32,
     current: u32,
+    /// The `tls` object of an alert about this session.
+    alert: Option<Box<events::tls::TlsEve>>,
 }
 
 impl TlsTxBuffers {
@@ -190,7 +192,14 @@ impl TlsTxBuffers {
             ja4: s.client.ja4_hash(),
             flags: f.0,
             current: s.current_state,
+            alert: None,
         }
+    }
+
+    /// Keeps `rec` as the `tls` object of alerts about the session.
+    pub(crate) fn with_alert_record(mut self, rec: events::tls::TlsEve) -> TlsTxBuffers {
+        self.alert = Some(Box::new(rec));
+        self
     }
 
     fn side(&self, dir: Direction) -> &Side {
@@ -222,6 +231,10 @@ fn text(s: Option<&String>) -> Option<Cow<'_, [u8]>> {
 impl TxBuffers for TlsTxBuffers {
     fn app_proto(&self) -> &'static str {
         crate::APP_PROTO
+    }
+
+    fn alert_tls(&self) -> Option<&events::tls::TlsEve> {
+        self.alert.as_deref()
     }
 
     /// Empty buffers are absent (an empty issuer, say): Suricata does not inspect a

@@ -337,15 +337,19 @@ impl TlsState {
         if !eve::should_log(&self.session, &self.cfg) {
             if self.cfg.inspect {
                 // Not logged, but Suricata's detection still saw the transaction.
-                self.unlogged = Some(Box::new(TlsTxBuffers::take(&mut self.session)));
+                let alert = eve::build_for_alert(&self.session, &self.cfg);
+                self.unlogged = Some(Box::new(
+                    TlsTxBuffers::take(&mut self.session).with_alert_record(alert),
+                ));
             }
             return false;
         }
         let rec = eve::build(&self.session, &self.cfg, self.from_proto.as_deref());
-        let inspect = self
-            .cfg
-            .inspect
-            .then(|| Box::new(TlsTxBuffers::take(&mut self.session)) as Box<dyn TxBuffers>);
+        let inspect = self.cfg.inspect.then(|| {
+            let alert = eve::build_for_alert(&self.session, &self.cfg);
+            Box::new(TlsTxBuffers::take(&mut self.session).with_alert_record(alert))
+                as Box<dyn TxBuffers>
+        });
         out.push(AppOutput {
             body: Body::Tls(Box::new(rec)),
             tx_id: Some(0),

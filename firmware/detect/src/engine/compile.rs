@@ -335,6 +335,11 @@ pub(crate) struct FlowReq {
     pub only_stream: bool,
     pub no_stream: bool,
     pub only_frag: bool,
+    /// A stream rule whose payload content is anchored to the start (`depth` or `offset`
+    /// on a non-relative content): Suricata also inspects it against the payload of packets
+    /// that join the stream (seen on ET's `content:"PONG "; depth:5;` rules, which alert on
+    /// the packet, not the stream).
+    pub also_packet: bool,
 }
 
 /// The fast pattern of a rule.
@@ -1044,9 +1049,19 @@ pub(crate) fn compile(rule: &Rule, load_idx: usize, ctx: &mut Ctx) -> CRule {
             only_stream: f.only_stream,
             no_stream: f.no_stream,
             only_frag: f.only_frag,
+            also_packet: false,
         })
         .unwrap_or_default();
     let mut flow = flow;
+    flow.also_packet = rule
+        .buffers
+        .iter()
+        .filter(|b| b.buffer == Buffer::Payload)
+        .flat_map(|b| b.matches.iter())
+        .any(|m| {
+            matches!(&m.item, Match::Content(c)
+                if !c.negated && !c.is_relative() && (c.depth.is_some() || c.offset.is_some()))
+        });
     // Direction implied by buffers.
     for b in rule.buffers.iter() {
         match b.buffer.def().dir {

@@ -550,7 +550,10 @@ impl Engine {
                 Kind::Packet => cats.push(CAT_PACKET),
                 Kind::Stream => {
                     cats.push(CAT_STREAM);
-                    if !r.flow.only_stream {
+                    if r.flow.also_packet && !r.flow.only_stream {
+                        // Inspected on every packet, in the stream or not.
+                        cats.push(CAT_PACKET);
+                    } else if !r.flow.only_stream {
                         cats.push(CAT_PKT_STREAM);
                     }
                 }
@@ -688,6 +691,17 @@ impl Engine {
     /// [`TxBuffers`]).
     pub fn needs_buffers(&self) -> bool {
         self.needs_buffers
+    }
+
+    /// Whether some enabled rule inspects a buffer whose Suricata name satisfies `pred`
+    /// (`ja3.hash` and friends: the TLS parser computes JA3/JA4 only when asked, as
+    /// Suricata's `ja3-fingerprints: auto` does).
+    pub fn uses_buffer(&self, pred: impl Fn(&str) -> bool) -> bool {
+        self.rules
+            .iter()
+            .filter(|r| r.disabled.is_none())
+            .flat_map(|r| r.blocks.iter().chain(r.b64.iter()))
+            .any(|b| pred(b.buffer.name()))
     }
 
     /// Facts about the build (disabled rules, groups, prefilter sizes, build time).
@@ -944,7 +958,9 @@ impl Engine {
             let Some(r) = self.rules.get(n as usize) else {
                 continue;
             };
-            if r.kind == Kind::Stream && (r.flow.only_stream || (p.in_stream && p.proto == 6)) {
+            if r.kind == Kind::Stream
+                && (r.flow.only_stream || (p.in_stream && p.proto == 6 && !r.flow.also_packet))
+            {
                 continue;
             }
             if self

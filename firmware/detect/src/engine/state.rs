@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use types::{Addr, Timestamp};
+use types::{Addr, Direction, Timestamp};
 
 use crate::ast::{BitCmd, BitGroup, BitTrack, Threshold, ThresholdType, Track};
 use crate::caps::{
@@ -70,6 +70,20 @@ pub struct FlowState {
 }
 
 impl FlowState {
+    /// Stream offset of the next byte [`Engine::inspect_stream`](super::Engine::inspect_stream)
+    /// expects in `dir`.
+    pub fn stream_offset(&self, dir: Direction) -> u64 {
+        self.stream_next.get(dir.idx()).copied().unwrap_or(0)
+    }
+
+    /// Moves the next expected stream offset of `dir` forward to `offset` (past a gap);
+    /// never backwards.
+    pub fn set_stream_offset(&mut self, dir: Direction, offset: u64) {
+        if let Some(n) = self.stream_next.get_mut(dir.idx()) {
+            *n = (*n).max(offset);
+        }
+    }
+
     /// True once a pass rule has stopped detection on this flow.
     pub fn passed(&self) -> bool {
         self.passed

@@ -355,6 +355,30 @@ fn tx_rule_alerts_once_per_transaction_and_direction() {
     assert!(out.is_empty());
 }
 
+/// Without a sticky buffer, a relative keyword (and base64_decode, relative or not) joins the
+/// buffer of the last content: after `content:"arg"; http_uri;` it inspects the URI.
+#[test]
+fn relative_keywords_follow_legacy_modifiers() {
+    let e = engine(
+        "alert http any any -> any any (content:\"arg\"; http_uri; base64_decode:bytes 17, offset 1, relative; base64_data; content:\"thisisatest\"; sid:1;)\n\
+         alert http any any -> any any (content:\"arg\"; http_uri; isdataat:4,relative; sid:2;)\n\
+         alert http any any -> any any (content:\"arg\"; http_uri; isdataat:40,relative; sid:3;)\n\
+         alert http any any -> any any (content:\"arg\"; http_uri; byte_test:1,=,0x3d,0,relative; sid:4;)\n\
+         alert http any any -> any any (content:\"arg\"; http_uri; base64_decode:bytes 17, offset 1, relative; base64_data; content:\"toast\"; sid:5;)",
+    );
+    let mut th = ThreadState::new(&e);
+    let mut fs = FlowState::default();
+    let tx = Tx::http("/?arg=dGhpc2lzYXRlc3QK");
+    let ps = pkt(
+        6,
+        Direction::ToServer,
+        80,
+        b"",
+        Some(flow(Direction::ToServer, Some("http"))),
+    );
+    assert_eq!(tx_alerts(&e, &ps, &tx, 0, &mut fs, &mut th), vec![1, 2, 4]);
+}
+
 #[test]
 fn tx_transforms_and_multi_buffers() {
     let e = engine(
