@@ -51,7 +51,7 @@ case "$job" in
   test) run_test ;;
   conformance) run_conformance ;;
   fuzz) run_fuzz "${2:-20}" ;;
-  bench) ci/bench/run && ci/bench/rules ;;
+  bench) ci/bench/run && ci/bench/run --et-open && ci/bench/rules ;;
   all)
     run_test
     if [ -d ../shared/corpus ] && command -v suricata >/dev/null; then run_conformance; fi

@@ -345,6 +345,14 @@ impl AppLayer {
         swapped
     }
 
+    /// Snapshots for the signature engine that ride on no logged record (see
+    /// [`StreamParser::take_inspect`]); their bodies are never written.
+    pub fn take_inspect(&mut self, out: &mut Vec<AppOutput>) {
+        if let State::Stream { parser, .. } = &mut self.state {
+            parser.take_inspect(out);
+        }
+    }
+
     /// The flow ends: parsers log what is pending.
     pub fn flush(&mut self, out: &mut Vec<AppOutput>) {
         match &mut self.state {

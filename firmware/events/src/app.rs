@@ -62,6 +62,12 @@ pub trait StreamParser {
     /// The flow ends (timeout, shutdown, eviction): log what is still pending, as Suricata
     /// does when it flushes a flow.
     fn flush(&mut self, out: &mut Vec<AppOutput>);
+    /// Moves into `out` the transaction snapshots for the signature engine that ride on no
+    /// logged record: a request side complete before its transaction is logged (Suricata
+    /// inspects it then), a session that is never logged. Their `body` is the record an
+    /// alert on the transaction shows; it is never written as an event. Call after each
+    /// `parse`/`gap`/`eof`/`flush`.
+    fn take_inspect(&mut self, _out: &mut Vec<AppOutput>) {}
     /// Set once the stream has switched to another protocol (STARTTLS, an HTTP CONNECT
     /// tunnel): the caller detects the protocol again on the data that follows. Returns the
     /// protocol the flow came from (`smtp`, `ftp`, `http`).

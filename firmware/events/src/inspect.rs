@@ -40,6 +40,13 @@ pub trait TxBuffers: fmt::Debug + Send {
         None
     }
 
+    /// Whether the side travelling in `dir` has enough to be inspected before it is
+    /// complete (an HTTP message head); a later snapshot of the same transaction is inspected
+    /// again. Defaults to [`TxBuffers::complete`].
+    fn ready(&self, dir: Direction) -> bool {
+        self.complete(dir)
+    }
+
     /// Whether the side travelling in `dir` is complete (all of it has been parsed).
     fn complete(&self, _dir: Direction) -> bool {
         true

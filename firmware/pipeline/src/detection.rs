@@ -33,6 +33,10 @@ pub(crate) const MAX_PENDING_RAW: usize = 256 * 1024;
 /// triggers Suricata's raw inspection; either way, what is left is inspected at flow end.
 pub(crate) const RAW_CHUNK_SIZE: usize = 2560;
 
+/// Most app-layer events kept per waiting transaction (and per flow for events whose
+/// transaction has no snapshot yet); more are dropped.
+pub(crate) const MAX_TX_EVENTS: usize = 32;
+
 /// Most gaps a direction's pending stream bytes may contain; one more inspects them at once.
 pub(crate) const MAX_PENDING_GAPS: usize = 64;
 
@@ -218,8 +222,13 @@ pub(crate) fn alert_event<T>(
 struct PendingTx {
     id: u64,
     tx: Box<dyn TxBuffers>,
-    /// Side inspected, per direction.
+    /// Side inspected complete, per direction: nothing more to inspect that way.
     done: [bool; 2],
+    /// The snapshot is newer than the last inspection of the side, per direction.
+    fresh: [bool; 2],
+    /// App-layer events the parser raised on this transaction (`app-layer-event`), at most
+    /// MAX_TX_EVENTS.
+    events: Vec<&'static str>,
     /// The app-layer record logged with an alert on this transaction.
     app: AlertApp,
 }
@@ -245,6 +254,8 @@ pub(crate) struct FlowDetect {
     /// The latest transaction id the parsers produced (stream alerts on app-layer flows
     /// carry it, as Suricata's do).
     last_tx: Option<u64>,
+    /// App-layer events of transactions with no snapshot yet: (transaction, event).
+    orphan_events: Vec<(Option<u64>, &'static str)>,
 }
 
 /// The engine and this worker's state for it.
@@ -442,17 +453,61 @@ impl Detector {
                 }
                 _ => {}
             }
+            // A later snapshot of a waiting transaction (its request first, then the whole
+            // transaction) replaces the earlier one; the sides already inspected stay done.
+            if let Some(t) = fd.pending.iter_mut().find(|t| t.id == id) {
+                t.tx = tx;
+                t.app = app;
+                t.fresh = [true; 2];
+                continue;
+            }
             if fd.pending.len() >= MAX_PENDING_TX {
                 if let Some(old) = fd.pending.pop_front() {
                     self.inspect_rest(fd, pv, old);
                 }
             }
+            // Events raised before the snapshot existed.
+            let mut events = Vec::new();
+            fd.orphan_events.retain(|(t, e)| {
+                if t.is_none_or(|t| t == id) {
+                    events.push(*e);
+                    false
+                } else {
+                    true
+                }
+            });
             fd.pending.push_back(PendingTx {
                 id,
                 tx,
                 done: [false; 2],
+                fresh: [true; 2],
+                events,
                 app,
             });
+        }
+    }
+
+    /// Files the app-layer events among `outs` with their transactions (a waiting one, or
+    /// the flow's orphans until its snapshot comes); an event without a transaction goes
+    /// with the latest one.
+    pub(crate) fn take_events(&mut self, fd: &mut FlowDetect, outs: &[AppOutput]) {
+        for o in outs {
+            let Body::Anomaly(a) = &o.body else { continue };
+            if a.kind != "applayer" {
+                continue;
+            }
+            let id = o.tx_id.or(fd.last_tx);
+            match fd.pending.iter_mut().find(|t| Some(t.id) == id) {
+                Some(t) if t.events.len() < MAX_TX_EVENTS => {
+                    t.events.push(a.event);
+                    t.fresh = [true; 2];
+                }
+                Some(_) => {}
+                None if fd.orphan_events.len() < MAX_TX_EVENTS => {
+                    fd.orphan_events.push((id, a.event));
+                }
+                None => {}
+            }
         }
     }
 
@@ -460,6 +515,10 @@ impl Detector {
     fn inspect_rest(&mut self, fd: &mut FlowDetect, pv: &PacketView<'_>, t: PendingTx) {
         for d in [Direction::ToServer, Direction::ToClient] {
             if !t.done[d.idx()] {
+                let pv = &PacketView {
+                    applayer_events: &t.events,
+                    ..*pv
+                };
                 self.engine.inspect_tx_dir(
                     pv,
                     t.tx.as_ref(),
@@ -491,8 +550,16 @@ impl Detector {
             self.flush_raw(fd, pv, dir);
         }
         for t in fd.pending.iter_mut() {
-            if !t.done[dir.idx()] && t.tx.complete(dir) {
-                t.done[dir.idx()] = true;
+            let d = dir.idx();
+            // A side is inspected once its head is in and again with each newer snapshot
+            // until it is complete; the engine never repeats a rule's alert on a side.
+            if !t.done[d] && t.fresh[d] && t.tx.ready(dir) {
+                t.fresh[d] = false;
+                t.done[d] = t.tx.complete(dir);
+                let pv = &PacketView {
+                    applayer_events: &t.events,
+                    ..*pv
+                };
                 self.engine.inspect_tx(
                     pv,
                     t.tx.as_ref(),
@@ -523,8 +590,12 @@ impl Detector {
         while let Some(t) = fd.pending.pop_front() {
             for d in [Direction::ToServer, Direction::ToClient] {
                 if !t.done[d.idx()] {
+                    let pv = &PacketView {
+                        applayer_events: &t.events,
+                        ..*views[d.idx()]
+                    };
                     self.engine.inspect_tx_dir(
-                        views[d.idx()],
+                        pv,
                         t.tx.as_ref(),
                         t.id,
                         d,

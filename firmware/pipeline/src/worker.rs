@@ -60,6 +60,8 @@ struct Ctx {
     pool: SegmentPool,
     defrag: Defrag,
     app_out: Vec<AppOutput>,
+    /// Snapshots for detection that ride on no logged record (never written).
+    inspect_out: Vec<AppOutput>,
     stream_events: Vec<&'static str>,
     now: Timestamp,
     stats: WorkerStats,
@@ -129,6 +131,7 @@ impl Worker {
                 defrag: Defrag::new(settings.defrag.clone()),
                 registry,
                 app_out: Vec::new(),
+                inspect_out: Vec::new(),
                 stream_events: Vec::new(),
                 now: Timestamp::default(),
                 stats: WorkerStats::default(),
@@ -429,8 +432,18 @@ impl Worker {
                 .iter()
                 .map(|e| e.strip_prefix("stream.").unwrap_or(e))
                 .collect();
+            // App-layer events raised by this packet's data, for `app-layer-event`.
+            let applayer_names: Vec<&'static str> = self
+                .ctx
+                .app_out
+                .iter()
+                .filter_map(|o| match &o.body {
+                    Body::Anomaly(a) if a.kind == "applayer" && o.tx_id.is_none() => Some(a.event),
+                    _ => None,
+                })
+                .collect();
             let in_stream = tcp_hdr.is_some() && f.user.tcp.exists() && !p.payload().is_empty();
-            let pv = packet_view(
+            let mut pv = packet_view(
                 p,
                 ts,
                 Some(fv),
@@ -438,14 +451,27 @@ impl Worker {
                 &stream_names,
                 in_stream,
             );
+            pv.applayer_events = &applayer_names;
+            f.user.app.take_inspect(&mut self.ctx.inspect_out);
+            det.take_outputs(&mut f.user.detect, &pv, &mut self.ctx.inspect_out);
+            self.ctx.inspect_out.clear();
             det.take_outputs(&mut f.user.detect, &pv, &mut self.ctx.app_out);
+            det.take_events(&mut f.user.detect, &self.ctx.app_out);
             det.packet(&mut f.user.detect, &pv, f.app_proto.is_some());
             let ap = AlertPacket {
                 frame: pkt.data,
                 linktype: pkt.linktype,
                 payload: p.payload(),
             };
-            emit_alerts(det, f, ts, Some(pkt.pcap_cnt), src, Some(ap), sink);
+            emit_alerts(
+                det,
+                f,
+                ts,
+                Some(pkt.pcap_cnt),
+                src,
+                Some((ap, p.vlan)),
+                sink,
+            );
         }
         let mut hdr = FlowHdr::from(&*f);
         hdr.community = f.user.community.clone();
@@ -647,26 +673,20 @@ fn emit_alerts(
     ts: Timestamp,
     pcap_cnt: Option<u64>,
     src: PktSrc,
-    pkt: Option<AlertPacket<'_>>,
+    pkt: Option<(AlertPacket<'_>, [u16; 2])>,
     sink: &mut impl EventSink,
 ) {
     if !det.alerts.is_empty() {
         f.alerted = true;
         let tcp = f.tuple().proto == 6;
+        // Like Suricata, an alert shows the VLAN ids of its packet (the flow's own may be
+        // none when VLANs are not used for tracking).
+        let vlan = pkt.map_or(f.key.vlan, |(_, v)| v);
+        let pkt = pkt.map(|(p, _)| p);
         for a in &det.alerts {
             let app = det.app_of(a.tx_id);
             let payload = det.payload_of(a, Some(&f.user.detect), tcp, pkt);
-            let ev = alert_event(
-                a,
-                ts,
-                pcap_cnt,
-                src,
-                Some(&*f),
-                None,
-                f.key.vlan,
-                app,
-                payload,
-            );
+            let ev = alert_event(a, ts, pcap_cnt, src, Some(&*f), None, vlan, app, payload);
             sink.emit(&ev);
         }
     }
@@ -848,7 +868,11 @@ impl Ctx {
         if let Some(dd) = self.det.as_mut() {
             f.app_proto = f.user.app.app_proto();
             let pvs = views(&f);
+            f.user.app.take_inspect(&mut self.inspect_out);
+            dd.take_outputs(&mut f.user.detect, &pvs[0], &mut self.inspect_out);
+            self.inspect_out.clear();
             dd.take_outputs(&mut f.user.detect, &pvs[0], &mut self.app_out);
+            dd.take_events(&mut f.user.detect, &self.app_out);
             dd.flow_end(&mut f.user.detect, [&pvs[0], &pvs[1]]);
             emit_alerts(dd, &mut f, end, None, PktSrc::FlowTimeout, None, sink);
         }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::STANDARD;
@@ -47,7 +48,9 @@ fn engine(rules: &str) -> Arc<Engine> {
 fn alerts(cap: &Capture, rules: &str, settings: Settings) -> Vec<serde_json::Value> {
     let dir = std::env::temp_dir().join(format!("probed-alerts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{:x}.pcap", rules.len() ^ cap.frames.len() << 16));
+    // Tests run in parallel: each run gets its own file.
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let path = dir.join(format!("{}.pcap", RUN.fetch_add(1, Ordering::Relaxed)));
     std::fs::write(&path, cap.to_pcap()).unwrap();
     let buf = Shared::default();
     let reg = pipeline::registry(&settings);

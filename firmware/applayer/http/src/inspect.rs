@@ -299,6 +299,15 @@ impl TxBuffers for HttpTxBuffers {
             Direction::ToClient => self.tx.response_progress == Progress::Complete,
         }
     }
+
+    /// A side is worth inspecting once its head (line and headers) is in.
+    fn ready(&self, dir: Direction) -> bool {
+        let p = match dir {
+            Direction::ToServer => self.tx.request_progress,
+            Direction::ToClient => self.tx.response_progress,
+        };
+        p > Progress::Headers
+    }
 }
 
 impl HttpTxBuffers {

@@ -42,6 +42,10 @@ use crate::APP_PROTO;
 /// Anomalies reported per flow (Suricata `HTP_MAX_MESSAGES`); past it, one
 /// `TOO_MANY_WARNINGS` and silence.
 pub const MAX_EVENTS_PER_FLOW: usize = 512;
+/// Most request-side snapshots waiting for [`StreamParser::take_inspect`]; past it the
+/// oldest is dropped (its side is still inspected from the snapshot of the logged
+/// transaction).
+pub const MAX_EARLY_INSPECT: usize = 64;
 /// Repetitions of one header merged into its value (libhtp `HTP_MAX_HEADERS_REPETITIONS`).
 pub const MAX_HEADER_REPETITIONS: u32 = 64;
 /// Decoding layers ever chained, whatever the configuration says.
@@ -231,6 +235,11 @@ pub struct HttpState {
     replay: Option<(Direction, Vec<u8>)>,
     req_gap: bool,
     res_gap: bool,
+    /// With `inspect`: snapshots of transactions whose request completed before the
+    /// transaction could be logged, for [`StreamParser::take_inspect`].
+    early: Vec<AppOutput>,
+    /// The transaction whose response head was last snapshotted.
+    res_snapped: Option<u64>,
 }
 
 impl Default for HttpState {
@@ -271,6 +280,8 @@ impl HttpState {
             replay: None,
             req_gap: false,
             res_gap: false,
+            early: Vec::new(),
+            res_snapped: None,
         }
     }
 
@@ -456,6 +467,48 @@ impl HttpState {
                 out.inspect = Some(Box::new(HttpTxBuffers::new(t)));
             }
         }
+    }
+
+    /// With `inspect`: once the current response's headers are in (its body may follow for
+    /// long), snapshot the transaction so that rules on the status and response headers are
+    /// inspected then, as Suricata does; once per response.
+    fn snapshot_response_head(&mut self) {
+        let Some(id) = self.res.tx else { return };
+        if self.res_snapped == Some(id) {
+            return;
+        }
+        let head_done = self
+            .tx_mut(id)
+            .is_some_and(|t| matches!(t.response_progress, Progress::Body | Progress::Trailer));
+        if head_done {
+            self.res_snapped = Some(id);
+            self.snapshot_request(id);
+        }
+    }
+
+    /// With `inspect`: Suricata inspects a request once it is complete, before its response;
+    /// keep a snapshot of the transaction as it is now (a copy: the transaction goes on)
+    /// unless it is about to be logged, which snapshots it anyway. Also used for a response
+    /// whose head is complete.
+    fn snapshot_request(&mut self, id: u64) {
+        let cfg = Arc::clone(&self.cfg);
+        if !cfg.inspect {
+            return;
+        }
+        let Some(tx) = self.tx_mut(id) else { return };
+        if tx.logged || tx.is_complete() {
+            return;
+        }
+        let out = AppOutput {
+            body: EveBody::Http(Box::new(tx.to_eve(&cfg))),
+            tx_id: Some(id),
+            dir: Direction::ToServer,
+            inspect: Some(Box::new(HttpTxBuffers::new(tx.clone()))),
+        };
+        if self.early.len() >= MAX_EARLY_INSPECT {
+            self.early.remove(0);
+        }
+        self.early.push(out);
     }
 
     /// Drops finished transactions from the front of the deque.
@@ -882,6 +935,7 @@ impl HttpState {
         };
         self.report_request_flags(id, o);
         self.log_closed_files(id, o);
+        self.snapshot_request(id);
         self.req_state = if is09 {
             ReqState::Ignore09
         } else {
@@ -2845,9 +2899,17 @@ fn add_header(
 }
 
 impl StreamParser for HttpState {
+    fn take_inspect(&mut self, out: &mut Vec<AppOutput>) {
+        out.append(&mut self.early);
+    }
+
     fn parse(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppOutput>) -> ParseStatus {
         let mut o = Out { out, dir };
-        self.drive(dir, data, &mut o)
+        let rc = self.drive(dir, data, &mut o);
+        if dir == Direction::ToClient {
+            self.snapshot_response_head();
+        }
+        rc
     }
 
     fn gap(&mut self, dir: Direction, len: u64, out: &mut Vec<AppOutput>) {

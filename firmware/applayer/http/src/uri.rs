@@ -304,25 +304,27 @@ pub(crate) fn normalize(u: &ParsedUri) -> NormalizedUri {
 }
 
 /// libhtp's `double_decode_normalized_path` / `_query` (Suricata `double-decode-path` /
-/// `double-decode-query`): the normalised path (query) is decoded once more. True when that
-/// changed something, which libhtp reports as `DOUBLE_ENCODED_URI`.
+/// `double-decode-query`): the normalised path (query) is decoded once more when asked to.
+/// True when a second decoding would change the path or the query, which is reported as
+/// `DOUBLE_ENCODED_URI` whatever the options (Suricata 7.0.10 raises the event for
+/// `/evil%2527sqli` with both options off: suricata-verify `http-double-encoded-uri`).
 pub(crate) fn double_decode(n: &mut NormalizedUri, path: bool, query: bool) -> bool {
     let mut changed = false;
-    if path {
-        if let Some(p) = n.path.as_mut() {
-            let d = decode_path(p);
-            if d.len() < p.len() {
-                changed = true;
-            }
+    if let Some(p) = n.path.as_mut() {
+        let d = decode_path(p);
+        if d.len() < p.len() {
+            changed = true;
+        }
+        if path {
             *p = d;
         }
     }
-    if query {
-        if let Some(q) = n.query.as_mut() {
-            let d = urldecode_simple(q);
-            if d.len() < q.len() {
-                changed = true;
-            }
+    if let Some(q) = n.query.as_mut() {
+        let d = urldecode_simple(q);
+        if d.len() < q.len() {
+            changed = true;
+        }
+        if query {
             *q = d;
         }
     }

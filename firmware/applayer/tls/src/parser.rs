@@ -968,6 +968,20 @@ impl TlsState {
 }
 
 impl StreamParser for TlsState {
+    fn take_inspect(&mut self, out: &mut Vec<AppOutput>) {
+        if let Some(snap) = self.unlogged.take() {
+            let body = snap.alert_tls().cloned().map(|t| Body::Tls(Box::new(t)));
+            if let Some(body) = body {
+                out.push(AppOutput {
+                    body,
+                    tx_id: Some(0),
+                    dir: Direction::ToServer,
+                    inspect: Some(snap as Box<dyn TxBuffers>),
+                });
+            }
+        }
+    }
+
     fn parse(&mut self, dir: Direction, data: &[u8], out: &mut Vec<AppOutput>) -> ParseStatus {
         if self.failed {
             return ParseStatus::Error;

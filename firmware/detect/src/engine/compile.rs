@@ -956,7 +956,15 @@ pub(crate) fn compile(rule: &Rule, load_idx: usize, ctx: &mut Ctx) -> CRule {
                         pd_only_candidate = true;
                         CCond::AppLayerProtocol(*n, name.clone())
                     }
-                    Condition::AppLayerEvent(e) => CCond::AppLayerEvent(e.clone()),
+                    Condition::AppLayerEvent(e) => {
+                        // `proto.event` of a parser with transactions is a transaction
+                        // keyword in Suricata (the event belongs to the transaction);
+                        // detection events (`applayer_*`) are per packet.
+                        if e.contains('.') && rule.app_proto.is_some() {
+                            tx_cond = true;
+                        }
+                        CCond::AppLayerEvent(e.clone())
+                    }
                     Condition::DecodeEvent(e) => CCond::DecodeEvent(e.clone()),
                     Condition::StreamEvent(e) => CCond::StreamEvent(e.clone()),
                     Condition::SslState(s) => {

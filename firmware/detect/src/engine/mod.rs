@@ -1495,7 +1495,24 @@ impl Engine {
                     || (name == "http1" && a == "http");
                 eq != *neg
             }
-            CCond::AppLayerEvent(e) => p.applayer_events.iter().any(|x| x == e),
+            CCond::AppLayerEvent(e) => {
+                // `proto.event_name` (or a bare detection event): the event of that name
+                // on a flow of that protocol, names compared without case (parsers report
+                // `DOUBLE_ENCODED_URI`, rules say `http.double_encoded_uri`).
+                let (proto, name) = match e.split_once('.') {
+                    Some((pr, n)) => (Some(pr), n),
+                    None => (None, e.as_str()),
+                };
+                let proto_ok = proto.is_none_or(|pr| {
+                    fv.and_then(|v| v.app_proto).is_some_and(|a| {
+                        a == pr || (pr == "http" && matches!(a, "http1" | "http2"))
+                    })
+                });
+                proto_ok
+                    && p.applayer_events
+                        .iter()
+                        .any(|x| x.eq_ignore_ascii_case(name))
+            }
             CCond::DecodeEvent(e) => p.decode_events.iter().any(|x| x == e),
             CCond::StreamEvent(e) => p.stream_events.iter().any(|x| x == e),
             CCond::SslState { any_of, negated_of } => {

@@ -819,9 +819,15 @@ fn event_keywords() {
     );
     p.decode_events = &["ipv4.trunc_pkt"];
     p.stream_events = &["3whs_wrong_seq_wrong_ack"];
-    p.applayer_events = &["http.request_field_too_long"];
     let mut fs = FlowState::default();
-    assert_eq!(packet(&e, &p, Some(&mut fs), &mut th), vec![1, 2, 3]);
+    assert_eq!(packet(&e, &p, Some(&mut fs), &mut th), vec![1, 2]);
+    // An HTTP event is a transaction keyword: the events of the transaction inspected, by
+    // the parser's name, on a flow of that protocol.
+    let tx = Tx::http("/");
+    p.applayer_events = &["REQUEST_FIELD_TOO_LONG"];
+    assert_eq!(tx_alerts(&e, &p, &tx, 0, &mut fs, &mut th), vec![3]);
+    p.applayer_events = &["REQUEST_LINE_INVALID"];
+    assert!(tx_alerts(&e, &p, &tx, 1, &mut fs, &mut th).is_empty());
 }
 
 #[test]
