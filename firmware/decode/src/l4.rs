@@ -200,7 +200,11 @@ fn parse_tcp_options(p: &mut Packet<'_>, mut o: &[u8], out: &mut TcpOptions) {
             2 if l == 4 => out.mss = Some(u16::from_be_bytes([v[0], v[1]])),
             3 if l == 3 => out.wscale = Some(v[0]),
             4 if l == 2 => out.sack_permitted = true,
-            5 if l >= 10 && (l - 2) % 8 == 0 => out.sack_blocks = ((l - 2) / 8).min(255) as u8,
+            // An empty SACK (length 2) is accepted, as Suricata 7 does (suricata-verify
+            // `tcp-empty-sack`).
+            5 if l == 2 || (l >= 10 && (l - 2) % 8 == 0) => {
+                out.sack_blocks = ((l - 2) / 8).min(255) as u8
+            }
             8 if l == 10 => {
                 out.timestamp = Some((
                     u32::from_be_bytes([v[0], v[1], v[2], v[3]]),
@@ -431,6 +435,23 @@ mod tests {
         assert!(tcp.flags.syn());
         assert_eq!(p.payload(), b"hi");
         assert!(p.events.is_empty());
+    }
+
+    #[test]
+    fn empty_sack_is_valid_and_odd_sack_is_not() {
+        let with_opts = |opts: &[u8]| {
+            let mut t = vec![
+                0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x10, 0xff, 0xff, 0, 0, 0, 0,
+            ];
+            t.extend_from_slice(opts);
+            decode(101, &ipv4(6, &t), &DecodeConfig::default())
+                .events
+                .contains("tcp.opt_invalid_len")
+        };
+        // SACK of length 2 (no blocks), NOP, NOP.
+        assert!(!with_opts(&[5, 2, 1, 1]));
+        // SACK of length 3: not a whole number of blocks.
+        assert!(with_opts(&[5, 3, 0, 1]));
     }
 
     #[test]
