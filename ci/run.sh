@@ -2,7 +2,8 @@
 # The one CI entry point. Jobs:
 #   ci/run.sh test        fmt check, clippy -D warnings, the whole test suite (the README's test
 #                         command; needs only a Rust toolchain)
-#   ci/run.sh conformance compare with Suricata 7 on ../shared/corpus (needs suricata, tshark)
+#   ci/run.sh conformance compare with Suricata 7 on ../shared/corpus: events, suricata-verify
+#                         alert checks, alert parity with ET Open (needs suricata, tshark)
 #   ci/run.sh fuzz [SECS] smoke-run every fuzz target (needs cargo-fuzz)
 #   ci/run.sh bench       the benchmarks in ci/bench (needs suricata)
 #   ci/run.sh all         test, then conformance and fuzz smoke when their tools exist
@@ -28,8 +29,10 @@ run_test() {
 run_conformance() {
   step "release build"
   cargo build --release --locked -p probed
-  step "conformance against Suricata 7"
-  ci/conformance --report target/conformance.json
+  step "conformance against Suricata 7 (events, and suricata-verify alert checks)"
+  ci/conformance --alerts --report target/conformance.json
+  step "alert parity with Suricata 7 on full ET Open"
+  ci/alert-parity --report target/alert-parity.json
 }
 
 run_fuzz() {
