@@ -463,7 +463,7 @@ impl Detector {
             }
             if fd.pending.len() >= MAX_PENDING_TX {
                 if let Some(old) = fd.pending.pop_front() {
-                    self.inspect_rest(fd, pv, old);
+                    self.inspect_rest(fd, [pv, pv], old);
                 }
             }
             // Events raised before the snapshot existed.
@@ -511,13 +511,14 @@ impl Detector {
         }
     }
 
-    /// Inspects the sides of `t` not inspected yet, whatever the packet's direction.
-    fn inspect_rest(&mut self, fd: &mut FlowDetect, pv: &PacketView<'_>, t: PendingTx) {
+    /// Inspects the sides of `t` not inspected yet, both ways: side `d` as seen from
+    /// `views[d]`.
+    fn inspect_rest(&mut self, fd: &mut FlowDetect, views: [&PacketView<'_>; 2], t: PendingTx) {
         for d in [Direction::ToServer, Direction::ToClient] {
             if !t.done[d.idx()] {
                 let pv = &PacketView {
                     applayer_events: &t.events,
-                    ..*pv
+                    ..*views[d.idx()]
                 };
                 self.engine.inspect_tx_dir(
                     pv,
@@ -588,24 +589,7 @@ impl Detector {
             self.set_stream_tx(fd, first, app_proto);
         }
         while let Some(t) = fd.pending.pop_front() {
-            for d in [Direction::ToServer, Direction::ToClient] {
-                if !t.done[d.idx()] {
-                    let pv = &PacketView {
-                        applayer_events: &t.events,
-                        ..*views[d.idx()]
-                    };
-                    self.engine.inspect_tx_dir(
-                        pv,
-                        t.tx.as_ref(),
-                        t.id,
-                        d,
-                        &mut fd.state,
-                        &mut self.th,
-                        &mut self.alerts,
-                    );
-                }
-            }
-            self.apps.push((t.id, t.app));
+            self.inspect_rest(fd, views, t);
         }
         self.engine.finish_packet(
             views[0],
