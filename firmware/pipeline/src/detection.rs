@@ -553,8 +553,11 @@ impl Detector {
         for t in fd.pending.iter_mut() {
             let d = dir.idx();
             // A side is inspected once its head is in and again with each newer snapshot
-            // until it is complete; the engine never repeats a rule's alert on a side.
-            if !t.done[d] && t.fresh[d] && t.tx.ready(dir) {
+            // until it is complete; the engine never repeats a rule's alert on a side. Not
+            // before the handshake is over (a request in a TCP Fast Open SYN): Suricata
+            // retries such a transaction's rules on later packets, so `flow:established`
+            // rules still see it.
+            if fv.established && !t.done[d] && t.fresh[d] && t.tx.ready(dir) {
                 t.fresh[d] = false;
                 t.done[d] = t.tx.complete(dir);
                 let pv = &PacketView {
