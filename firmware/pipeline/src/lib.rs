@@ -42,19 +42,66 @@ pub mod fuzzing {
         }
     }
 
+    /// Rules for [`fuzz_pipeline`]: every inspection path of the detection glue (packet,
+    /// stream with gaps, HTTP/TLS/DNS transactions, app-layer events, flowbits, pass).
+    const FUZZ_RULES: &str = r#"
+alert tcp any any -> any any (content:"GET"; sid:1;)
+alert tcp any any -> any any (content:"PONG "; depth:5; sid:2;)
+alert tcp-pkt any any -> any any (content:"|00|"; sid:3;)
+alert http any any -> any any (http.uri; content:"/"; flowbits:set,h; sid:4;)
+alert http any any -> any any (flow:to_client; http.stat_code; content:"2"; flowbits:isset,h; sid:5;)
+alert http any any -> any any (file.data; content:"a"; sid:6;)
+alert http any any -> any any (app-layer-event:http.request_field_too_long; sid:7;)
+alert tls any any -> any any (tls.sni; content:"."; sid:8;)
+alert tls any any -> any any (ja3.hash; content:"a"; sid:9;)
+alert dns any any -> any any (dns.query; content:"a"; sid:10;)
+alert dns any any -> any any (dns.opcode:0; sid:11;)
+pass tcp any any -> any any (content:"PASS"; sid:12;)
+alert ip any any -> any any (sid:13;)
+"#;
+
+    fn fuzz_engine() -> Arc<detect::engine::Engine> {
+        static ENGINE: std::sync::OnceLock<Arc<detect::engine::Engine>> =
+            std::sync::OnceLock::new();
+        Arc::clone(ENGINE.get_or_init(|| {
+            let report = detect::load_rules_from_bytes(
+                std::path::Path::new("fuzz.rules"),
+                FUZZ_RULES.as_bytes(),
+                &std::collections::BTreeMap::new(),
+                std::path::Path::new("/nonexistent"),
+            );
+            Arc::new(detect::engine::Engine::build(
+                &report,
+                &detect::engine::EngineConfig::default(),
+            ))
+        }))
+    }
+
     /// Treats `data` as a capture file and runs every packet through a worker with midstream
-    /// pick-up and all anomaly logging on: the whole dataplane on hostile input.
+    /// pick-up, all anomaly logging on and (when the last byte is odd) the signature engine
+    /// with alert payloads: the whole dataplane on hostile input.
     pub fn fuzz_pipeline(data: &[u8]) {
         let mut settings = Settings::default();
         for kv in [
             "stream.midstream=true",
             "outputs.eve-log.types.anomaly.types.decode=yes",
             "outputs.eve-log.types.anomaly.types.stream=yes",
+            "outputs.eve-log.types.alert.payload=yes",
+            "outputs.eve-log.types.alert.payload-printable=yes",
+            "outputs.eve-log.types.alert.packet=yes",
         ] {
             let _ = settings.set_kv(kv);
         }
+        let detect = data.last().is_some_and(|b| b & 1 == 1);
+        if detect {
+            settings.app.set_inspect(true);
+            let _ = settings.set_kv("app-layer.protocols.tls.ja3-fingerprints=yes");
+        }
         let reg = Arc::new(crate::registry(&settings));
         let mut w = Worker::new(Arc::new(settings), reg, 0);
+        if detect {
+            w = w.with_engine(fuzz_engine());
+        }
         let mut src = capture::FileSource::from_bytes(data.to_vec());
         let mut sink = Count(0);
         let mut n = 0;

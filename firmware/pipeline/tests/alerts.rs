@@ -186,3 +186,19 @@ fn payload_buffer_size_caps_what_an_alert_shows() {
     let shown = evs[0]["payload_printable"].as_str().unwrap();
     assert_eq!(shown.len(), 1024);
 }
+
+/// The fuzz target's detection path on the bundled example, whole and cut short at many
+/// points (a pcap record may end anywhere): never panics.
+#[test]
+fn fuzz_entry_with_detection_survives_the_example_and_its_truncations() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pcaps/example.pcap");
+    let mut data = std::fs::read(path).unwrap();
+    // An odd last byte turns the signature engine on.
+    data.push(1);
+    pipeline::fuzzing::fuzz_pipeline(&data);
+    for cut in (24..data.len()).step_by(997) {
+        let mut d = data[..cut].to_vec();
+        d.push(1);
+        pipeline::fuzzing::fuzz_pipeline(&d);
+    }
+}
