@@ -176,7 +176,7 @@ fn report_rule_problems(loaded: &Loaded) {
 
 fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize, rules: Option<&Loaded>) {
     let (loaded, failed) = rules
-        .map(|l| (l.report.rules.len(), l.report.failures.len()))
+        .map(|l| (l.loaded, l.report.failures.len()))
         .unwrap_or((0, 0));
     let secs = s.elapsed.as_secs_f64().max(1e-9);
     let rss = peak_rss();

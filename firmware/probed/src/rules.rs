@@ -21,6 +21,8 @@ pub(crate) struct Loaded {
     pub(crate) threshold_errors: Vec<ConfigError>,
     /// Time spent reading and parsing.
     pub(crate) elapsed: Duration,
+    /// Rules that parsed (`report.rules` is emptied once they are compiled).
+    pub(crate) loaded: usize,
 }
 
 /// The classification file: the one named on the command line, else `classification-file`
@@ -57,6 +59,7 @@ pub(crate) fn load(
         None => (Vec::new(), Vec::new()),
     };
     Loaded {
+        loaded: report.rules.len(),
         report,
         thresholds,
         threshold_errors,
@@ -99,8 +102,11 @@ pub(crate) fn build_engine(
     classification: Option<&Path>,
 ) -> Result<(Loaded, Arc<Engine>)> {
     let mut cfg = engine_config(settings, classification, rules)?;
-    let loaded = load(rules, settings, classification);
+    let mut loaded = load(rules, settings, classification);
     cfg.thresholds = loaded.thresholds.clone();
-    let engine = Engine::build(&loaded.report, &cfg);
+    // The parsed rules are given up to the build, which drops each once compiled: the
+    // parsed set and the engine are never both whole in memory.
+    let parsed = std::mem::take(&mut loaded.report.rules);
+    let engine = Engine::build_owned(parsed, &cfg);
     Ok((loaded, Arc::new(engine)))
 }

@@ -493,16 +493,27 @@ pub struct Engine {
 impl Engine {
     /// Compile every rule of `report` and build the signature groups.
     pub fn build(report: &LoadReport, cfg: &EngineConfig) -> Engine {
+        Self::build_from(report.rules.iter(), cfg)
+    }
+
+    /// [`Engine::build`] from rules given up: each parsed rule is dropped as soon as it is
+    /// compiled, so the parsed set and the engine are never both whole in memory.
+    pub fn build_owned(rules: Vec<crate::ast::Rule>, cfg: &EngineConfig) -> Engine {
+        Self::build_from(rules.into_iter(), cfg)
+    }
+
+    fn build_from<R: std::borrow::Borrow<crate::ast::Rule>>(
+        parsed: impl Iterator<Item = R>,
+        cfg: &EngineConfig,
+    ) -> Engine {
         let t0 = Instant::now();
         let mut ctx = compile::Ctx {
             classifications: cfg.classifications.clone(),
             ..compile::Ctx::default()
         };
-        let mut rules: Vec<CRule> = report
-            .rules
-            .iter()
+        let mut rules: Vec<CRule> = parsed
             .enumerate()
-            .map(|(i, r)| compile::compile(r, i, &mut ctx))
+            .map(|(i, r)| compile::compile(r.borrow(), i, &mut ctx))
             .collect();
         rules.sort_by_key(|r| r.order);
         for (i, r) in rules.iter_mut().enumerate() {
