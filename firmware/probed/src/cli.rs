@@ -99,6 +99,9 @@ pub(crate) struct ReplayArgs {
     /// Signature files in Suricata's language (repeatable: `-S a.rules -S b.rules`). Rules
     /// that fail to parse are listed on stderr and left out; the rest run. Variables come
     /// from `vars.address-groups.*` / `vars.port-groups.*` (Suricata's defaults otherwise).
+    /// Alerts go to EVE with the other events; `--set
+    /// outputs.eve-log.types.alert.payload-printable=yes` (or `payload`, `packet`) adds the
+    /// matched data, as in Suricata.
     #[arg(short = 'S', long = "rules", value_name = "RULES")]
     pub(crate) rules: Vec<PathBuf>,
     /// The classification.config that `classtype` resolves against (default:
