@@ -101,8 +101,8 @@ pub mod fuzzing;
 
 pub use ast::*;
 pub use engine::{
-    Alert, AlertSource, BuildInfo, Engine, EngineConfig, EngineStats, FlowState, FlowView,
-    InspectStats, PacketView, ThreadState,
+    Alert, AlertSource, BuildInfo, Engine, EngineConfig, EngineStats, FlowMetadata, FlowState,
+    FlowView, InspectStats, PacketView, ThreadState,
 };
 pub use error::RuleError;
 pub use loader::{load_rule_files, load_rules_from_bytes, Failure, LoadReport, Skipped};

@@ -21,6 +21,22 @@ pub struct AlertEve {
     /// The matched data and packet, when configured (`payload`, `payload-printable`,
     /// `packet`).
     pub payload: Option<AlertPayloadEve>,
+    /// The flow's variables (`traffic` and `metadata`), when any is set.
+    pub vars: Option<FlowVarsEve>,
+}
+
+/// A flow's variables in an alert: `traffic` (`traffic/id/*`, `traffic/label/*` flowbits) and
+/// `metadata` (the other flowbits, flowints), written before `tx_id` as Suricata 7 does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowVarsEve {
+    /// `traffic.id`.
+    pub traffic_id: Vec<String>,
+    /// `traffic.label`.
+    pub traffic_label: Vec<String>,
+    /// `metadata.flowbits`.
+    pub flowbits: Vec<String>,
+    /// `metadata.flowints`: (name, value).
+    pub flowints: Vec<(String, u32)>,
 }
 
 /// The data an alert shows, written after the `flow` object as Suricata 7 does.

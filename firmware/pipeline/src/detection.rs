@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use decode::{Packet, L3, L4};
 use detect::engine::{Alert, AlertSource, FlowView, PacketView};
-use events::alert::{AlertEve, AlertFlow, AlertInfo, AlertPayloadEve};
+use events::alert::{AlertEve, AlertFlow, AlertInfo, AlertPayloadEve, FlowVarsEve};
 use events::app::AppOutput;
 use events::inspect::TxBuffers;
 use events::{Body, Event, PktSrc, Tuple};
@@ -163,6 +163,7 @@ pub(crate) fn alert_event<T>(
     vlan: [u16; 2],
     app: Option<&AlertApp>,
     payload: Option<AlertPayloadEve>,
+    vars: Option<FlowVarsEve>,
 ) -> Event {
     let info = AlertInfo {
         action: "allowed",
@@ -204,6 +205,7 @@ pub(crate) fn alert_event<T>(
             tls: app.and_then(|x| x.tls.clone()),
             flow: flow_obj,
             payload,
+            vars,
         })),
     );
     ev.flow_id = flow_id;
@@ -310,6 +312,20 @@ impl Detector {
         }
         let at = fd.raw[dir.idx()].len();
         fd.gaps[dir.idx()].push((at, len));
+    }
+
+    /// The flow's variables for its alerts (`traffic`, `metadata`), None when none is set.
+    pub(crate) fn vars_of(&self, fd: &FlowDetect) -> Option<FlowVarsEve> {
+        let m = self.engine.flow_metadata(&fd.state);
+        if m.is_empty() {
+            return None;
+        }
+        Some(FlowVarsEve {
+            traffic_id: m.traffic_id,
+            traffic_label: m.traffic_label,
+            flowbits: m.flowbits,
+            flowints: m.flowints,
+        })
     }
 
     /// The `payload` fields of alert `a` (None when alert payloads are off): stream and

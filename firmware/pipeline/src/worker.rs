@@ -683,10 +683,22 @@ fn emit_alerts(
         // none when VLANs are not used for tracking).
         let vlan = pkt.map_or(f.key.vlan, |(_, v)| v);
         let pkt = pkt.map(|(p, _)| p);
+        let vars = det.vars_of(&f.user.detect);
         for a in &det.alerts {
             let app = det.app_of(a.tx_id);
             let payload = det.payload_of(a, Some(&f.user.detect), tcp, pkt);
-            let ev = alert_event(a, ts, pcap_cnt, src, Some(&*f), None, vlan, app, payload);
+            let ev = alert_event(
+                a,
+                ts,
+                pcap_cnt,
+                src,
+                Some(&*f),
+                None,
+                vlan,
+                app,
+                payload,
+                vars.clone(),
+            );
             sink.emit(&ev);
         }
     }
@@ -751,6 +763,7 @@ impl Ctx {
                 p.vlan,
                 None,
                 payload,
+                None,
             );
             sink.emit(&ev);
         }

@@ -202,3 +202,21 @@ fn fuzz_entry_with_detection_survives_the_example_and_its_truncations() {
         pipeline::fuzzing::fuzz_pipeline(&d);
     }
 }
+
+/// Alerts carry the flow's variables as Suricata 7 writes them: `traffic` from
+/// `traffic/id/*` and `traffic/label/*` flowbits, `metadata` with the other flowbits and the
+/// flowints, before `tx_id`.
+#[test]
+fn alerts_carry_traffic_and_metadata() {
+    let evs = alerts(
+        &gap_capture(),
+        "alert tcp-pkt any any -> any any (content:\"VERY\"; flowbits:set,traffic/id/t1; flowbits:set,traffic/label/l1; flowbits:set,bit; flowint:cnt,+,1; sid:1;)",
+        Settings::default(),
+    );
+    assert_eq!(evs.len(), 1, "{evs:#?}");
+    let a = &evs[0];
+    assert_eq!(a["traffic"]["id"][0], "t1");
+    assert_eq!(a["traffic"]["label"][0], "l1");
+    assert_eq!(a["metadata"]["flowbits"][0], "bit");
+    assert_eq!(a["metadata"]["flowints"]["cnt"], 1);
+}

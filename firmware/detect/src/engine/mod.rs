@@ -488,9 +488,69 @@ pub struct Engine {
     max_vars: usize,
     info: BuildInfo,
     needs_buffers: bool,
+    /// Flowbit and flowint names by id, for EVE `metadata`.
+    flowbit_names: Vec<String>,
+    flowint_names: Vec<String>,
+}
+
+/// A flow's variables as Suricata's EVE `metadata` and `traffic` objects show them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowMetadata {
+    /// Set flowbits, except the `traffic/id/*` and `traffic/label/*` ones.
+    pub flowbits: Vec<String>,
+    /// Flowints: (name, value).
+    pub flowints: Vec<(String, u32)>,
+    /// `traffic/id/NAME` flowbits: the names.
+    pub traffic_id: Vec<String>,
+    /// `traffic/label/NAME` flowbits: the names.
+    pub traffic_label: Vec<String>,
+}
+
+impl FlowMetadata {
+    /// Nothing to show.
+    pub fn is_empty(&self) -> bool {
+        self.flowbits.is_empty()
+            && self.flowints.is_empty()
+            && self.traffic_id.is_empty()
+            && self.traffic_label.is_empty()
+    }
+}
+
+fn names_by_id(map: &HashMap<String, u32>) -> Vec<String> {
+    let mut v = vec![String::new(); map.len()];
+    for (name, &id) in map {
+        if let Some(slot) = v.get_mut(id as usize) {
+            slot.clone_from(name);
+        }
+    }
+    v
 }
 
 impl Engine {
+    /// The flow's flowbits and flowints by name (EVE `metadata`), `traffic/id/` and
+    /// `traffic/label/` flowbits apart (EVE `traffic`), as Suricata 7 writes them.
+    pub fn flow_metadata(&self, fs: &FlowState) -> FlowMetadata {
+        let mut m = FlowMetadata::default();
+        for &id in &fs.bits {
+            let Some(name) = self.flowbit_names.get(id as usize) else {
+                continue;
+            };
+            if let Some(t) = name.strip_prefix("traffic/id/") {
+                m.traffic_id.push(t.to_string());
+            } else if let Some(t) = name.strip_prefix("traffic/label/") {
+                m.traffic_label.push(t.to_string());
+            } else {
+                m.flowbits.push(name.clone());
+            }
+        }
+        for &(id, v) in &fs.ints {
+            if let Some(name) = self.flowint_names.get(id as usize) {
+                m.flowints.push((name.clone(), v));
+            }
+        }
+        m
+    }
+
     /// Compile every rule of `report` and build the signature groups.
     pub fn build(report: &LoadReport, cfg: &EngineConfig) -> Engine {
         Self::build_from(report.rules.iter(), cfg)
@@ -690,6 +750,8 @@ impl Engine {
             max_vars,
             info,
             needs_buffers,
+            flowbit_names: names_by_id(&ctx.flowbits.map),
+            flowint_names: names_by_id(&ctx.flowints.map),
         }
     }
 

@@ -457,6 +457,31 @@ fn flowbits_set_is_visible_to_later_rules_on_the_same_packet() {
     assert_eq!(packet(&e, &p, Some(&mut fs), &mut th), vec![6, 7, 8, 3, 5]);
 }
 
+/// EVE `metadata` / `traffic`: the flow's variables by name, `traffic/*` flowbits apart.
+#[test]
+fn flow_metadata_names_flowbits_flowints_and_traffic() {
+    let e = engine(
+        "alert udp any any -> any any (content:\"u\"; flowbits:set,traffic/id/curl; flowbits:set,traffic/label/cli; flowbits:set,junk; flowint:cnt,+,2; sid:1;)\n\
+         alert udp any any -> any any (content:\"never\"; flowbits:set,other; sid:2;)",
+    );
+    let mut th = ThreadState::new(&e);
+    let mut fs = FlowState::default();
+    assert!(e.flow_metadata(&fs).is_empty());
+    let p = pkt(
+        17,
+        Direction::ToServer,
+        6000,
+        b"u",
+        Some(flow(Direction::ToServer, Some("failed"))),
+    );
+    assert_eq!(packet(&e, &p, Some(&mut fs), &mut th), vec![1]);
+    let m = e.flow_metadata(&fs);
+    assert_eq!(m.traffic_id, vec!["curl"]);
+    assert_eq!(m.traffic_label, vec!["cli"]);
+    assert_eq!(m.flowbits, vec!["junk"]);
+    assert_eq!(m.flowints, vec![("cnt".to_string(), 2)]);
+}
+
 #[test]
 fn flowbits_across_packets_isnotset_toggle_unset_and_noalert() {
     let e = engine(
