@@ -39,6 +39,49 @@ pub struct FlowVarsEve {
     pub flowints: Vec<(String, u32)>,
 }
 
+/// `traffic`: each list only when it has names.
+#[derive(Serialize)]
+pub(crate) struct TrafficView<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    id: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    label: &'a [String],
+}
+
+/// `metadata`: flowbits, then flowints as an object (in the flow's order).
+#[derive(Serialize)]
+pub(crate) struct MetadataView<'a> {
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    flowbits: &'a [String],
+    #[serde(
+        skip_serializing_if = "<[_]>::is_empty",
+        serialize_with = "ints_as_object"
+    )]
+    flowints: &'a [(String, u32)],
+}
+
+fn ints_as_object<S: serde::Serializer>(v: &&[(String, u32)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(v.iter().map(|(k, n)| (k, n)))
+}
+
+impl FlowVarsEve {
+    /// The `traffic` object, when a `traffic/*` flowbit is set.
+    pub(crate) fn traffic(&self) -> Option<TrafficView<'_>> {
+        (!self.traffic_id.is_empty() || !self.traffic_label.is_empty()).then_some(TrafficView {
+            id: &self.traffic_id,
+            label: &self.traffic_label,
+        })
+    }
+
+    /// The `metadata` object, when another flowbit or a flowint is set.
+    pub(crate) fn metadata(&self) -> Option<MetadataView<'_>> {
+        (!self.flowbits.is_empty() || !self.flowints.is_empty()).then_some(MetadataView {
+            flowbits: &self.flowbits,
+            flowints: &self.flowints,
+        })
+    }
+}
+
 /// The data an alert shows, written after the `flow` object as Suricata 7 does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertPayloadEve {

@@ -263,7 +263,12 @@ impl Event {
             Body::Stats(s) => field(out, "stats", &s.stats),
             Body::Alert(a) => {
                 if let Some(v) = &a.vars {
-                    write_flow_vars(out, v);
+                    if let Some(t) = v.traffic() {
+                        field(out, "traffic", &t);
+                    }
+                    if let Some(m) = v.metadata() {
+                        field(out, "metadata", &m);
+                    }
                 }
                 self.write_tx_id(out);
                 field(out, "alert", &a.alert);
@@ -315,62 +320,6 @@ impl Event {
             out.extend_from_slice(b",\"tx_id\":");
             push_u64(out, t);
         }
-    }
-}
-
-/// `"traffic":{"id":[…],"label":[…]}` and `"metadata":{"flowbits":[…],"flowints":{…}}`,
-/// each only when it has something.
-fn write_flow_vars(out: &mut Vec<u8>, v: &alert::FlowVarsEve) {
-    let list = |out: &mut Vec<u8>, name: &str, items: &[String], first: bool| {
-        if !first {
-            out.push(b',');
-        }
-        out.push(b'"');
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b"\":[");
-        for (i, s) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            json_str(out, s);
-        }
-        out.push(b']');
-    };
-    if !v.traffic_id.is_empty() || !v.traffic_label.is_empty() {
-        out.extend_from_slice(b",\"traffic\":{");
-        let mut first = true;
-        if !v.traffic_id.is_empty() {
-            list(out, "id", &v.traffic_id, first);
-            first = false;
-        }
-        if !v.traffic_label.is_empty() {
-            list(out, "label", &v.traffic_label, first);
-        }
-        out.push(b'}');
-    }
-    if !v.flowbits.is_empty() || !v.flowints.is_empty() {
-        out.extend_from_slice(b",\"metadata\":{");
-        let mut first = true;
-        if !v.flowbits.is_empty() {
-            list(out, "flowbits", &v.flowbits, first);
-            first = false;
-        }
-        if !v.flowints.is_empty() {
-            if !first {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"\"flowints\":{");
-            for (i, (name, n)) in v.flowints.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json_str(out, name);
-                out.push(b':');
-                push_u64(out, u64::from(*n));
-            }
-            out.push(b'}');
-        }
-        out.push(b'}');
     }
 }
 

@@ -92,7 +92,7 @@ impl Default for AlertPayload {
             payload: false,
             printable: false,
             packet: false,
-            buffer_size: MAX_ALERT_PAYLOAD_BUFFER.min(4096),
+            buffer_size: DEFAULT_ALERT_PAYLOAD_BUFFER,
         }
     }
 }
@@ -103,6 +103,9 @@ impl AlertPayload {
         self.payload || self.printable
     }
 }
+
+/// Suricata's default `payload-buffer-size`.
+pub const DEFAULT_ALERT_PAYLOAD_BUFFER: usize = 4096;
 
 /// Largest `payload-buffer-size` accepted: an alert record stays well under a megabyte.
 pub const MAX_ALERT_PAYLOAD_BUFFER: usize = 256 * 1024;

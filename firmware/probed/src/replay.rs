@@ -59,14 +59,12 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         }
         // `ja3-fingerprints` / `ja4-fingerprints: auto`: computed when a rule needs them,
         // unless the configuration says `no`.
+        let off = detect::features_off(&settings.detect);
         for (prefix, key) in [
             ("ja3", "app-layer.protocols.tls.ja3-fingerprints"),
             ("ja4", "app-layer.protocols.tls.ja4-fingerprints"),
         ] {
-            let off = detect::features_off(&settings.detect)
-                .iter()
-                .any(|f| f == prefix);
-            if !off && engine.uses_buffer(|b| b.starts_with(prefix)) {
+            if !off.iter().any(|f| f == prefix) && engine.uses_buffer(|b| b.starts_with(prefix)) {
                 settings.set(key, "yes")?;
             }
         }

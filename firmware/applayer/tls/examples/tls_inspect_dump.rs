@@ -8,27 +8,11 @@
 
 use std::io::BufRead;
 
+use applayer_tls::inspect::BUFFERS;
 use applayer_tls::{TlsConfig, TlsState};
 use events::app::{AppOutput, StreamParser};
 use events::inspect::TxBuffers;
 use types::Direction;
-
-const BUFFERS: &[&str] = &[
-    "tls.sni",
-    "tls.cert_subject",
-    "tls.cert_issuer",
-    "tls.cert_serial",
-    "tls.cert_fingerprint",
-    "tls.certs",
-    "ja3.hash",
-    "ja3.string",
-    "ja3s.hash",
-    "ja3s.string",
-    "ja4.hash",
-    "tls.random",
-    "tls.random_time",
-    "tls.random_bytes",
-];
 
 fn unhex(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
