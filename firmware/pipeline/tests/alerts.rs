@@ -5,10 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -16,22 +15,6 @@ use detect::engine::{Engine, EngineConfig};
 use pipeline::Settings;
 use testkit::{Capture, Conversation, Ep};
 use types::Timestamp;
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn engine(rules: &str) -> Arc<Engine> {
     let r = detect::load_rules_from_bytes(
@@ -52,7 +35,7 @@ fn alerts(cap: &Capture, rules: &str, settings: Settings) -> Vec<serde_json::Val
     static RUN: AtomicUsize = AtomicUsize::new(0);
     let path = dir.join(format!("{}.pcap", RUN.fetch_add(1, Ordering::Relaxed)));
     std::fs::write(&path, cap.to_pcap()).unwrap();
-    let buf = Shared::default();
+    let buf = testkit::SharedBuf::default();
     let reg = pipeline::registry(&settings);
     let s = pipeline::replay(
         std::slice::from_ref(&path),
@@ -67,7 +50,7 @@ fn alerts(cap: &Capture, rules: &str, settings: Settings) -> Vec<serde_json::Val
     .unwrap();
     let _ = std::fs::remove_file(&path);
     assert!(s.file_errors.is_empty(), "{:?}", s.file_errors);
-    let data = buf.0.lock().unwrap().clone();
+    let data = buf.contents();
     data.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())

@@ -6,9 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use pipeline::Settings;
 
@@ -35,22 +33,6 @@ fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
         ) {
             out.push(p);
         }
-    }
-}
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -107,7 +89,7 @@ fn every_eve_line_validates_on_the_corpus() {
     let mut failures = Vec::new();
     let mut lines = 0usize;
     for chunk in pcaps.chunks(64) {
-        let buf = Shared::default();
+        let buf = testkit::SharedBuf::default();
         let reg = pipeline::registry(&settings);
         let _ = pipeline::replay(
             chunk,
@@ -120,7 +102,7 @@ fn every_eve_line_validates_on_the_corpus() {
             &mut |_| {},
         )
         .unwrap();
-        let data = buf.0.lock().unwrap().clone();
+        let data = buf.contents();
         for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             lines += 1;
             let v: serde_json::Value = match serde_json::from_slice(line) {

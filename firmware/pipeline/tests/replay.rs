@@ -4,34 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use pipeline::Settings;
-
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pcaps/example.pcap")
 }
 
 fn run(paths: &[PathBuf], settings: Settings, workers: usize) -> Vec<serde_json::Value> {
-    let buf = Shared::default();
+    let buf = testkit::SharedBuf::default();
     let reg = pipeline::registry(&settings);
     let s = pipeline::replay(
         paths,
@@ -45,7 +27,7 @@ fn run(paths: &[PathBuf], settings: Settings, workers: usize) -> Vec<serde_json:
     )
     .unwrap();
     assert!(s.file_errors.is_empty(), "{:?}", s.file_errors);
-    let data = buf.0.lock().unwrap().clone();
+    let data = buf.contents();
     data.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice(l).unwrap())

@@ -332,3 +332,29 @@ mod tests {
         assert_eq!(&pcap[..4], &0xa1b2_c3d4u32.to_le_bytes());
     }
 }
+
+/// A `Write` sink whose clones share one buffer: hand a clone to code that takes a
+/// `Box<dyn Write + Send>` (a replay's EVE output) and read what it wrote with
+/// [`SharedBuf::contents`].
+#[derive(Debug, Clone, Default)]
+pub struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    /// Everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.0.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+}
+
+impl Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("poisoned"))?
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
