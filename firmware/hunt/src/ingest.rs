@@ -1,0 +1,317 @@
+//! The live path behind the dataplane: EVE lines in; policy actions applied; kept events
+//! written on and archived; declarations made; archive evictions reported as events.
+//!
+//! [`IngestWriter`] puts this on its own thread behind a bounded channel, so the dataplane's
+//! writer hands over 256 KiB chunks and goes on; when ingest falls behind, the channel fills
+//! and the dataplane waits (backpressure): no event is ever dropped for speed.
+
+use std::io::{self, Write};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, Sender};
+use serde::Serialize;
+use serde_json::Value;
+use store::{ArchiveConfig, ArchiveWriter, Eviction, Op, Store, Tree};
+use types::Timestamp;
+
+use crate::docs::{doc_event, DocStore};
+use crate::model::Origin;
+use crate::policy::{Counts, Policy};
+use crate::HuntError;
+
+/// Chunks in flight between the dataplane's writer and the ingest thread.
+const CHANNEL_CHUNKS: usize = 16;
+/// Longest event line accepted; a longer one is passed through unarchived and counted.
+pub const MAX_LINE: usize = 16 << 20;
+/// Outbox key prefix of notify deliveries.
+pub const OUTBOX_EVENT_PREFIX: &[u8] = b"event/";
+
+/// Ingest counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct IngestStats {
+    /// Event lines received.
+    pub events: u64,
+    /// Dropped by suppress/threshold actions.
+    pub dropped: u64,
+    /// Archived (including `doc` and `archive` events).
+    pub archived: u64,
+    /// Lines that are not JSON objects (passed through, not archived).
+    pub bad_lines: u64,
+    /// DoCs created.
+    pub docs_created: u64,
+    /// Evidence added to existing DoCs.
+    pub evidence_added: u64,
+    /// Notifications queued.
+    pub notified: u64,
+    /// Archive evictions (segments removed, blocks dropped).
+    pub evictions: u64,
+}
+
+/// Policy, archive and DoCs for one data directory.
+#[derive(Debug)]
+pub struct Ingest {
+    store: Store,
+    writer: ArchiveWriter,
+    policy: Policy,
+    docs: DocStore,
+    webhooks: Vec<String>,
+    stats: IngestStats,
+}
+
+/// The time of an EVE event in µs (0 when it has none).
+pub fn event_ts(ev: &Value) -> i64 {
+    ev.get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(Timestamp::parse_eve)
+        .map_or(0, |t| i64::try_from(t.0 / 1000).unwrap_or(i64::MAX))
+}
+
+fn write_json(out: &mut dyn Write, v: &Value) -> io::Result<()> {
+    let mut b = serde_json::to_vec(v).map_err(io::Error::other)?;
+    b.push(b'\n');
+    out.write_all(&b)
+}
+
+impl Ingest {
+    /// Opens the archive for writing and loads the stored filters.
+    pub fn open(store: &Store, cfg: ArchiveConfig) -> Result<Ingest, HuntError> {
+        let writer = ArchiveWriter::open(store, cfg)?;
+        let policy = crate::load_policy(store)?;
+        let webhooks = crate::webhook_names(store)?;
+        Ok(Ingest {
+            store: store.clone(),
+            writer,
+            policy,
+            docs: DocStore::new(store.clone()),
+            webhooks,
+            stats: IngestStats::default(),
+        })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> IngestStats {
+        self.stats
+    }
+
+    /// One EVE line (without its newline).
+    pub fn line(&mut self, line: &[u8], out: &mut dyn Write) -> Result<(), HuntError> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        self.stats.events += 1;
+        let parsed = if line.len() > MAX_LINE {
+            None
+        } else {
+            serde_json::from_slice::<Value>(line)
+                .ok()
+                .filter(Value::is_object)
+        };
+        let Some(mut ev) = parsed else {
+            self.stats.bad_lines += 1;
+            out.write_all(line)?;
+            out.write_all(b"\n")?;
+            return Ok(());
+        };
+        let ts = event_ts(&ev);
+        let verdict = if self.policy.is_active() {
+            self.policy.apply(&mut ev, ts)
+        } else {
+            crate::policy::Verdict {
+                keep: true,
+                ..Default::default()
+            }
+        };
+        if !verdict.keep {
+            self.stats.dropped += 1;
+            return Ok(());
+        }
+        if verdict.tagged {
+            write_json(out, &ev)?;
+        } else {
+            out.write_all(line)?;
+            out.write_all(b"\n")?;
+        }
+        let r = self.writer.append(ts, &ev)?;
+        self.stats.archived += 1;
+        for (i, kind, decl) in &verdict.declare {
+            let name = self.policy.filters()[*i].filter.name.clone();
+            let d =
+                self.docs
+                    .declare(&name, *kind, decl, &ev, ts, r, Origin::Live, &self.webhooks)?;
+            self.stats.evidence_added += d.evidence_added;
+            for doc in d.created {
+                self.stats.docs_created += 1;
+                let de = doc_event(&doc, &ev);
+                write_json(out, &de)?;
+                self.writer.append(ts, &de)?;
+                self.stats.archived += 1;
+            }
+        }
+        if !verdict.notify.is_empty() && !self.webhooks.is_empty() {
+            let body = serde_json::to_vec(&ev).unwrap_or_default();
+            let mut ops = Vec::new();
+            for w in &self.webhooks {
+                let mut k = OUTBOX_EVENT_PREFIX.to_vec();
+                k.extend_from_slice(&r.to_key());
+                k.push(b'/');
+                k.extend_from_slice(w.as_bytes());
+                ops.push(Op::Put(Tree::Outbox, k, body.clone()));
+            }
+            self.store.commit(&ops)?;
+            self.stats.notified += 1;
+        }
+        self.report_evictions(out)?;
+        Ok(())
+    }
+
+    fn report_evictions(&mut self, out: &mut dyn Write) -> Result<(), HuntError> {
+        for e in self.writer.take_evictions() {
+            self.stats.evictions += 1;
+            let ev = eviction_event(&e);
+            write_json(out, &ev)?;
+            let ts = event_ts(&ev);
+            self.writer.append(ts, &ev)?;
+            self.stats.archived += 1;
+        }
+        Ok(())
+    }
+
+    /// Seals and syncs the archive and adds this run's filter counters to the stored ones.
+    pub fn finish(mut self, out: &mut dyn Write) -> Result<IngestStats, HuntError> {
+        self.writer.flush()?;
+        self.report_evictions(out)?;
+        self.writer.flush()?;
+        let mut ops = Vec::new();
+        for (c, n) in self.policy.filters().iter().zip(self.policy.counts()) {
+            let key = format!("counts/{}", c.filter.name).into_bytes();
+            let mut total: Counts = self
+                .store
+                .get(Tree::Policy, &key)?
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            total.seen += n.seen;
+            total.dropped += n.dropped;
+            ops.push(Op::Put(
+                Tree::Policy,
+                key,
+                serde_json::to_vec(&total).unwrap_or_default(),
+            ));
+        }
+        self.store.commit(&ops)?;
+        self.store.flush()?;
+        Ok(self.stats)
+    }
+}
+
+/// The EVE `archive` event for an eviction (wall-clock time: it happens now, not on the
+/// capture's time line).
+pub fn eviction_event(e: &Eviction) -> Value {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let ts =
+        |us: i64| Timestamp(u64::try_from(us).unwrap_or(0).saturating_mul(1000)).to_eve_string();
+    serde_json::json!({
+        "timestamp": Timestamp::from_secs_nanos(now.as_secs(), u64::from(now.subsec_nanos())).to_eve_string(),
+        "event_type": "archive",
+        "archive": {
+            "action": if e.reason == store::EvictReason::DiskFull { "dropped" } else { "evicted" },
+            "reason": e.reason,
+            "segment": e.segment,
+            "events": e.events,
+            "bytes": e.bytes,
+            "oldest": ts(e.min_ts),
+            "newest": ts(e.max_ts),
+        }
+    })
+}
+
+/// A `Write` that hands EVE chunks to an [`Ingest`] on its own thread; the ingest writes kept
+/// events to the inner writer. Dropping it (or [`IngestWriter::finish`]) ends the thread.
+pub struct IngestWriter {
+    tx: Option<Sender<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for IngestWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IngestWriter")
+    }
+}
+
+/// Joins the ingest thread.
+#[derive(Debug)]
+pub struct IngestHandle {
+    join: JoinHandle<Result<IngestStats, HuntError>>,
+}
+
+impl IngestHandle {
+    /// Waits for the ingest thread (the writer must be dropped first) and returns its
+    /// counters.
+    pub fn join(self) -> Result<IngestStats, HuntError> {
+        self.join
+            .join()
+            .unwrap_or_else(|_| Err(HuntError::Invalid("ingest thread panicked".into())))
+    }
+}
+
+impl IngestWriter {
+    /// Starts the ingest thread writing to `out`.
+    pub fn spawn(
+        mut ingest: Ingest,
+        mut out: Box<dyn Write + Send>,
+    ) -> io::Result<(IngestWriter, IngestHandle)> {
+        let (tx, rx) = bounded::<Vec<u8>>(CHANNEL_CHUNKS);
+        let join = std::thread::Builder::new()
+            .name("ingest".into())
+            .spawn(move || {
+                let mut carry: Vec<u8> = Vec::new();
+                for chunk in rx {
+                    let data = if carry.is_empty() {
+                        chunk
+                    } else {
+                        let mut c = std::mem::take(&mut carry);
+                        c.extend_from_slice(&chunk);
+                        c
+                    };
+                    let mut start = 0;
+                    while let Some(nl) = memchr::memchr(b'\n', &data[start..]) {
+                        ingest.line(&data[start..start + nl], &mut out)?;
+                        start += nl + 1;
+                    }
+                    carry = data[start..].to_vec();
+                    if carry.len() > MAX_LINE {
+                        // A line this long is passed through as it is, never archived.
+                        ingest.line(&carry, &mut out)?;
+                        carry.clear();
+                    }
+                }
+                if !carry.is_empty() {
+                    ingest.line(&carry, &mut out)?;
+                }
+                let stats = ingest.finish(&mut out)?;
+                out.flush()?;
+                Ok(stats)
+            })?;
+        Ok((IngestWriter { tx: Some(tx) }, IngestHandle { join }))
+    }
+}
+
+impl Write for IngestWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(tx) = &self.tx else {
+            return Err(io::Error::other("ingest closed"));
+        };
+        tx.send(buf.to_vec())
+            .map_err(|_| io::Error::other("ingest thread stopped (see its error)"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
