@@ -111,6 +111,7 @@ impl AppConfig {
                 let h = Arc::make_mut(&mut self.http);
                 match *what {
                     "extended" => h.extended = bool_of(v)?,
+                    "base64" => h.base64 = bool_of(v)?,
                     "dump-all-headers" => {
                         h.dump_all_headers = match v.trim() {
                             "none" => applayer_http::DumpHeaders::None,

@@ -53,6 +53,21 @@ pub struct HttpEve {
     /// All response headers (dump-all-headers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_headers: Option<Vec<Header>>,
+    /// Derived hunting fields, written beside `http` (top-level `base64`) in `http` events
+    /// only.
+    #[serde(skip)]
+    pub base64: Option<Base64Eve>,
+}
+
+/// The derived `base64` object of an `http` event.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Base64Eve {
+    /// Text decoded from base64 found in the URI, headers and bodies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<String>,
+    /// Base64 functions named in them (or in the decoded text).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
 }
 
 /// A parsed Content-Range header.

@@ -244,6 +244,9 @@ impl Event {
             Body::Http(h) => {
                 self.write_tx_id(out);
                 field(out, "http", h.as_ref());
+                if let Some(b) = &h.base64 {
+                    field(out, "base64", b);
+                }
             }
             Body::Fileinfo(fi) => {
                 if let Some(h) = &fi.http {

@@ -45,6 +45,43 @@ pub(crate) enum Command {
     ///
     /// Example: probed check-rules -S emerging-all.rules --json | jq .failed
     CheckRules(CheckRulesArgs),
+    /// Hunt in the event archive of a data directory: count, top values, sample events.
+    ///
+    /// FILTER is a query in the Kibana/Scirius query-string syntax over EVE fields (see
+    /// docs/hunting.md): `event_type:http AND http.status:200 AND _exists_:base64.functions`,
+    /// wildcards (`http.url:*base64_decode*`), ranges (`dest_port:[1 TO 1023]`, `flow.age:>=60`),
+    /// CIDR (`src_ip:10.0.0.0/8`), `_exists_:FIELD`, NOT/AND/OR and parentheses. Errors name the
+    /// column and suggest the nearest field. Blocks of the archive whose summary rules the query
+    /// out are never read.
+    ///
+    /// With `--retro NAME`, runs the retro-hunt of a stored DoC/DoPV filter again (or resumes
+    /// an interrupted one): declarations for matching archived events, dated by the events.
+    /// Running it twice creates nothing new.
+    ///
+    /// Exit status: 0 (also when nothing matches), 2 for a bad filter or data directory.
+    ///
+    /// Examples:
+    ///
+    ///   probed hunt -d /var/lib/probe 'event_type:http AND http.status:200 AND _exists_:base64.functions'
+    ///
+    ///   probed hunt -d DIR --since 7d --json 'tls.version:"TLS 1.0"' | jq .count
+    ///
+    ///   probed hunt -d DIR --retro raiz0worm --days 60
+    Hunt(HuntArgs),
+    /// Manage stored hunt filters and their policy actions (add, ls, show, rm, sets).
+    ///
+    /// A filter's action runs on every event of later `replay`/`run` sessions, in filter order:
+    /// suppress, threshold, tag, tagkeep, doc (Declaration of Compromise), dopv (Declaration of
+    /// Policy Violation), notify (webhooks). Adding a doc/dopv filter also applies it to the
+    /// archived past (`--retro`, default 60 days).
+    #[command(subcommand)]
+    Filter(FilterCommand),
+    /// List Declarations of Compromise / Policy Violation.
+    #[command(subcommand)]
+    Doc(DocCommand),
+    /// Manage webhook receivers of new declarations and deliver what is queued.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     ///
     /// Example: probed completions bash > /etc/bash_completion.d/probed
@@ -112,14 +149,321 @@ pub(crate) struct ReplayArgs {
     /// the reading thread. Default: the number of CPUs minus one (the reader's), at least 1.
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
-    /// Archive events and apply stored policy actions in this data directory (hunting
-    /// support is not built yet: giving one is an error).
-    #[arg(long = "data-dir", value_name = "DIR")]
+    /// Archive the events in this data directory and apply its stored policy actions
+    /// (filters added with `probed filter add`): suppressed events are not written, tagged ones
+    /// carry `tag`, declarations are made and written as `doc` events, webhooks notified.
+    /// HTTP events gain the derived `base64` fields.
+    #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) archive: ArchiveArgs,
+    /// How long to keep retrying webhook deliveries at the end of the run (e.g. `30s`, `5m`);
+    /// what is still undelivered stays queued for the next run or `probed webhook deliver`.
+    #[arg(long, value_name = "DUR", default_value = "30s")]
+    pub(crate) webhook_wait: String,
     /// Print the summary as one JSON object (on stderr) instead of text.
     #[arg(long)]
     pub(crate) json: bool,
     /// Never show a progress bar.
     #[arg(long)]
     pub(crate) no_progress: bool,
+}
+
+/// Archive limits (with `--data-dir`).
+#[derive(Debug, Args)]
+pub(crate) struct ArchiveArgs {
+    /// Days of events kept in the archive (by event time, counted back from the newest).
+    #[arg(long, value_name = "DAYS", default_value_t = 60)]
+    pub(crate) retention_days: u64,
+    /// Largest archive size, e.g. `500G`, `64M` (default: no limit besides the disk).
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) archive_max_size: Option<String>,
+    /// Free space kept on the data directory's file system; below it the oldest archive data
+    /// is evicted (an `archive` event says so). Default: 5 % of the file system, at most 4G.
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) archive_min_free: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HuntArgs {
+    /// The data directory (as given to `replay --data-dir`).
+    #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+    pub(crate) data_dir: PathBuf,
+    /// The filter (query-string syntax); not with `--retro`.
+    #[arg(value_name = "FILTER", required_unless_present = "retro")]
+    pub(crate) filter: Option<String>,
+    /// Only events from this far back from the newest archived event (`7d`, `12h`, `30m`),
+    /// or since an absolute time (`2026-01-31T00:00:00Z`).
+    #[arg(long, value_name = "DUR|TIME")]
+    pub(crate) since: Option<String>,
+    /// Only events up to this time (absolute, or a duration back from the newest event).
+    #[arg(long, value_name = "DUR|TIME")]
+    pub(crate) until: Option<String>,
+    /// Sample events shown (the oldest matches).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) samples: usize,
+    /// Values listed per field.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) top: usize,
+    /// Fields whose top values are counted (repeatable; default: a standard set).
+    #[arg(long = "field", value_name = "FIELD")]
+    pub(crate) fields: Vec<String>,
+    /// Run the retro-hunt of this stored filter (instead of a search).
+    #[arg(long, value_name = "NAME", conflicts_with = "filter")]
+    pub(crate) retro: Option<String>,
+    /// Look-back of `--retro`, in days.
+    #[arg(long, value_name = "N", requires = "retro")]
+    pub(crate) days: Option<u32>,
+    /// Print one JSON object on stdout (`count`, `top`, `samples`, ... or the retro report).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FilterCommand {
+    /// Store a filter, with an optional policy action.
+    ///
+    /// Examples:
+    ///
+    ///   probed filter add -d DIR --name raiz0worm --action doc --threat Raiz0WorM --kill-chain installation --offender src_ip --target dest_ip 'event_type:http AND http.status:200 AND _exists_:base64.functions'
+    ///
+    ///   probed filter add -d DIR --name quiet-scanner --action suppress 'src_ip:10.0.0.99'
+    ///
+    ///   probed filter add -d DIR --from-set policy-tls-legacy-versions --action dopv --threat "Old TLS" --kill-chain pre_condition
+    Add(Box<FilterAddArgs>),
+    /// List stored filters with their actions and seen/dropped counts.
+    Ls {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one stored filter (JSON).
+    Show {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Filter name.
+        name: String,
+    },
+    /// Remove a stored filter (its DoCs stay).
+    Rm {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Filter name.
+        name: String,
+    },
+    /// List the predefined filter sets shipped with the probe.
+    Sets {
+        /// Only this category (Hunt, Policy, Anomaly, Compliance, Info, Roles, ...).
+        #[arg(long)]
+        category: Option<String>,
+        /// JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FilterAddArgs {
+    /// The data directory.
+    #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+    pub(crate) data_dir: PathBuf,
+    /// Unique name (letters, digits, `.`, `_`, `-`); an existing filter of that name is
+    /// replaced.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// The query; or take it from `--from-set`.
+    #[arg(value_name = "FILTER", required_unless_present = "from_set")]
+    pub(crate) filter: Option<String>,
+    /// Start from a predefined filter set (its query and description).
+    #[arg(long, value_name = "SET")]
+    pub(crate) from_set: Option<String>,
+    /// What the filter is for.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// The policy action.
+    #[arg(long, value_enum)]
+    pub(crate) action: Option<ActionArg>,
+    /// Order among filters (lower runs first).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub(crate) index: i64,
+    /// Store it disabled (not applied in the live path).
+    #[arg(long)]
+    pub(crate) disabled: bool,
+    /// doc/dopv: the named threat.
+    #[arg(long)]
+    pub(crate) threat: Option<String>,
+    /// doc/dopv: the threat family.
+    #[arg(long)]
+    pub(crate) family: Option<String>,
+    /// doc/dopv: kill-chain phase (reconnaissance, weaponization, delivery, exploitation,
+    /// installation, command_and_control, actions_on_objectives, pre_condition).
+    #[arg(long)]
+    pub(crate) kill_chain: Option<String>,
+    /// doc/dopv: field naming the offender (attacker).
+    #[arg(long, default_value = "src_ip")]
+    pub(crate) offender: String,
+    /// doc/dopv: field naming the target (victim).
+    #[arg(long, default_value = "dest_ip")]
+    pub(crate) target: String,
+    /// doc/dopv: what the target is.
+    #[arg(long, value_enum, default_value = "ip")]
+    pub(crate) target_type: TargetTypeArg,
+    /// doc/dopv: also declare the offender as an asset.
+    #[arg(long)]
+    pub(crate) track_offender: bool,
+    /// doc/dopv: do not declare the target as an asset.
+    #[arg(long)]
+    pub(crate) no_track_target: bool,
+    /// doc/dopv: do not notify webhooks of new declarations.
+    #[arg(long)]
+    pub(crate) no_webhook: bool,
+    /// tag/tagkeep: the tag.
+    #[arg(long, value_enum)]
+    pub(crate) tag: Option<TagArg>,
+    /// threshold: count per source or destination address.
+    #[arg(long, value_enum, default_value = "by-src")]
+    pub(crate) track: TrackArg,
+    /// threshold: events per window.
+    #[arg(long)]
+    pub(crate) count: Option<u32>,
+    /// threshold: window length in seconds.
+    #[arg(long)]
+    pub(crate) seconds: Option<u32>,
+    /// threshold: which events are kept (limit: the first COUNT; threshold: every COUNT-th;
+    /// both: one once COUNT were seen).
+    #[arg(long, value_enum, default_value = "limit")]
+    pub(crate) threshold_type: ThresholdArg,
+    /// doc/dopv: how far back to apply the new filter to the archive (`60d`, `12h`).
+    #[arg(long, value_name = "DUR", default_value = "60d")]
+    pub(crate) retro: String,
+    /// doc/dopv: do not apply it to the archive.
+    #[arg(long)]
+    pub(crate) no_retro: bool,
+    /// JSON on stdout (the stored filter and the retro-hunt report).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+    /// How long to retry delivering webhooks for declarations the retro-hunt made.
+    #[arg(long, value_name = "DUR", default_value = "30s")]
+    pub(crate) webhook_wait: String,
+}
+
+/// `--action` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ActionArg {
+    Suppress,
+    Threshold,
+    Tag,
+    Tagkeep,
+    Doc,
+    Dopv,
+    Notify,
+}
+
+/// `--target-type` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TargetTypeArg {
+    Ip,
+    Username,
+    Mail,
+}
+
+/// `--tag` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TagArg {
+    Relevant,
+    Informational,
+}
+
+/// `--track` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum TrackArg {
+    BySrc,
+    ByDst,
+}
+
+/// `--threshold-type` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ThresholdArg {
+    Limit,
+    Threshold,
+    Both,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DocCommand {
+    /// List declarations (newest first in text, by id in JSON).
+    Ls {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Only this threat.
+        #[arg(long)]
+        threat: Option<String>,
+        /// JSON array on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// Add (or replace) a receiver of new declarations.
+    ///
+    /// Example: probed webhook add -d DIR --name soc-chat --url https://chat.example/hooks/X --template rocketchat --secret-file /etc/probe/hook.key
+    Add {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// http:// or https:// URL.
+        #[arg(long)]
+        url: String,
+        /// Payload: rocketchat, slack, mattermost, soar (generic JSON), or a Jinja template
+        /// file.
+        #[arg(long, default_value = "soar")]
+        template: String,
+        /// File holding the HMAC-SHA256 key that signs each payload (header
+        /// `X-Probe-Signature: sha256=HEX`).
+        #[arg(long, value_name = "FILE")]
+        secret_file: Option<PathBuf>,
+    },
+    /// List receivers and queued deliveries.
+    Ls {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a receiver (its queued deliveries are dropped).
+    Rm {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Name.
+        name: String,
+    },
+    /// Deliver what is queued, retrying with backoff for up to `--wait`.
+    Deliver {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// How long to keep retrying.
+        #[arg(long, value_name = "DUR", default_value = "60s")]
+        wait: String,
+    },
 }

@@ -6,6 +6,7 @@
 
 mod check_rules;
 mod cli;
+mod hunting;
 mod replay;
 mod rules;
 
@@ -30,6 +31,10 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Replay(args) => replay::run(args),
         cli::Command::CheckRules(args) => check_rules::run(args),
+        cli::Command::Hunt(args) => hunting::hunt(args),
+        cli::Command::Filter(c) => hunting::filter(c),
+        cli::Command::Doc(c) => hunting::doc(c),
+        cli::Command::Webhook(c) => hunting::webhook(c),
         cli::Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

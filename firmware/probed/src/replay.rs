@@ -22,13 +22,17 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
 }
 
 fn replay(args: ReplayArgs) -> Result<ExitCode> {
-    if let Some(d) = &args.data_dir {
-        bail!(
-            "--data-dir {}: event archiving and hunting are not part of this build yet",
-            d.display()
-        );
-    }
+    let data = match &args.data_dir {
+        Some(d) => {
+            Some(store::Store::open(d).with_context(|| format!("--data-dir {}", d.display()))?)
+        }
+        None => None,
+    };
     let mut settings = Settings::default();
+    if data.is_some() {
+        // Hunting needs the derived base64 fields of HTTP transactions.
+        settings.set("outputs.eve-log.types.http.base64", "yes")?;
+    }
     if let Some(c) = &args.config {
         let unused = settings.load_yaml(c)?;
         if !unused.is_empty() {
@@ -91,6 +95,29 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot create {}", args.output.display()))?;
         Box::new(BufWriter::with_capacity(1 << 20, f))
     };
+    let (out, ingest) = match &data {
+        None => (out, None),
+        Some(store) => {
+            let cfg = store::ArchiveConfig {
+                max_age_secs: args.archive.retention_days.saturating_mul(86_400),
+                max_bytes: match &args.archive.archive_max_size {
+                    Some(s) => crate::hunting::parse_size(s).context("--archive-max-size")?,
+                    None => 0,
+                },
+                min_free_bytes: args
+                    .archive
+                    .archive_min_free
+                    .as_deref()
+                    .map(crate::hunting::parse_size)
+                    .transpose()
+                    .context("--archive-min-free")?,
+                ..Default::default()
+            };
+            let ing = hunt::ingest::Ingest::open(store, cfg)?;
+            let (w, h) = hunt::ingest::IngestWriter::spawn(ing, out)?;
+            (Box::new(w) as Box<dyn Write + Send>, Some(h))
+        }
+    };
     let total: u64 = args
         .pcaps
         .iter()
@@ -122,7 +149,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
             eprintln!("probed replay: {e}");
         }
     };
-    let summary = pipeline::replay(
+    let result = pipeline::replay(
         &args.pcaps,
         settings,
         registry,
@@ -131,12 +158,32 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         workers,
         &mut progress,
         &mut file_error,
-    )
-    .context("writing events")?;
+    );
+    // The pipeline dropped its writer: the ingest thread finishes (archive sealed and synced).
+    let hunting = match ingest {
+        Some(h) => Some(h.join().context("archiving events")?),
+        None => None,
+    };
+    let summary = result.context("writing events")?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    print_summary(&summary, &args, workers, rules.as_ref());
+    let delivery = match &data {
+        Some(store) if export::pending(store) > 0 => {
+            let wait =
+                crate::hunting::parse_duration(&args.webhook_wait).context("--webhook-wait")?;
+            Some(export::deliver(store, wait)?)
+        }
+        _ => None,
+    };
+    print_summary(
+        &summary,
+        &args,
+        workers,
+        rules.as_ref(),
+        hunting.as_ref(),
+        delivery.as_ref(),
+    );
     Ok(if summary.file_errors.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -172,7 +219,14 @@ fn report_rule_problems(loaded: &Loaded) {
     }
 }
 
-fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize, rules: Option<&Loaded>) {
+fn print_summary(
+    s: &RunSummary,
+    args: &ReplayArgs,
+    workers: usize,
+    rules: Option<&Loaded>,
+    hunting: Option<&hunt::ingest::IngestStats>,
+    delivery: Option<&export::DeliveryReport>,
+) {
     let (loaded, failed) = rules
         .map(|l| (l.loaded, l.report.failures.len()))
         .unwrap_or((0, 0));
@@ -208,6 +262,8 @@ fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize, rules: Optio
             "elapsed_s": secs,
             "packets_per_s": pps,
             "output": args.output.display().to_string(),
+            "archive": hunting,
+            "webhooks": delivery,
         });
         eprintln!("{v}");
         return;
@@ -268,6 +324,23 @@ fn print_summary(s: &RunSummary, args: &ReplayArgs, workers: usize, rules: Optio
             "  caps hit: reassembly segments dropped {}, fragments dropped {}, flows evicted {}",
             s.stats.tcp_memcap_drops, s.stats.defrag_memcap_drops, s.stats.flows_evicted
         );
+    }
+    if let (Some(h), Some(d)) = (hunting, &args.data_dir) {
+        let _ = writeln!(
+            e,
+            "  archive: {} events archived in {} ({} dropped by policy, {} not JSON); declarations: {} new, {} evidence added; notifications {}; evictions {}",
+            h.archived,
+            d.display(),
+            h.dropped,
+            h.bad_lines,
+            h.docs_created,
+            h.evidence_added,
+            h.notified,
+            h.evictions
+        );
+    }
+    if let Some(d) = delivery {
+        let _ = crate::hunting::print_delivery_to(&mut e, d);
     }
     if let Some(r) = rss {
         let _ = writeln!(e, "  peak memory: {:.1} MiB", r as f64 / 1048576.0);

@@ -77,6 +77,10 @@ pub struct HttpConfig {
     /// output that logs it, for the signature engine, and keep request file content for
     /// `file.data` (default false: nothing is attached or kept).
     pub inspect: bool,
+    /// Attach the derived hunting fields (`base64.decoded`, `base64.functions`) to `http`
+    /// events (`outputs.eve-log.types.http.base64`, ours; default off, on with a data
+    /// directory).
+    pub base64: bool,
     /// Byte-range containers shared by every flow using this configuration (Suricata's
     /// `app-layer.protocols.http.byterange`): runtime state, not a setting; clones share it.
     pub ranges: Arc<RangeStore>,
@@ -101,6 +105,7 @@ impl Default for HttpConfig {
             double_decode_path: false,
             double_decode_query: false,
             inspect: false,
+            base64: false,
             ranges: Arc::new(RangeStore::new()),
         }
     }

@@ -74,6 +74,7 @@
 //! ACK arrives, and logs them on that packet.
 #![forbid(unsafe_code)]
 
+mod b64;
 mod config;
 mod decompress;
 mod event;

@@ -461,6 +461,9 @@ impl HttpTx {
             }
             e.length = Some(self.response_message_len);
         }
+        if cfg.base64 {
+            e.base64 = crate::b64::scan(self);
+        }
         let custom = !cfg.custom_headers.is_empty();
         let dump_req = matches!(
             cfg.dump_all_headers,
