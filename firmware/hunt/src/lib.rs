@@ -206,3 +206,25 @@ pub fn remove_webhook(store: &Store, name: &str) -> Result<bool, HuntError> {
 pub fn webhook_names(store: &Store) -> Result<Vec<String>, HuntError> {
     Ok(list_webhooks(store)?.into_iter().map(|w| w.name).collect())
 }
+
+/// Fuzz entry points (see `firmware/fuzz`).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses `data` as a query (catalog-checked and unchecked); a query that parses is
+    /// evaluated on a sample event and against an empty and a full block summary.
+    pub fn fuzz_query(data: &[u8]) {
+        let Ok(q) = std::str::from_utf8(data) else {
+            return;
+        };
+        let _ = crate::parse_query(q);
+        if let Ok(n) = crate::query::parse(q, &|_| Ok(())) {
+            let ev = serde_json::json!({"event_type": "http", "src_ip": "10.0.0.1",
+                "dest_port": 80, "http": {"url": "/a?b=c", "status": 200,
+                "request_headers": [{"name": "Host", "value": "x"}]},
+                "base64": {"functions": ["atob"]}});
+            let _ = crate::eval::matches(&n, &ev);
+            let empty = store::Bloom::with_capacity(0);
+            let _ = crate::eval::may_match(&n, &empty);
+        }
+    }
+}

@@ -89,6 +89,7 @@ alert ip any any -> any any (sid:13;)
             "outputs.eve-log.types.alert.payload=yes",
             "outputs.eve-log.types.alert.payload-printable=yes",
             "outputs.eve-log.types.alert.packet=yes",
+            "outputs.eve-log.types.http.base64=yes",
         ] {
             let _ = settings.set_kv(kv);
         }

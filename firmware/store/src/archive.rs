@@ -390,25 +390,7 @@ impl Archive {
         let mut rec = vec![0; len];
         f.read_exact_at(&mut rec, info.offset)
             .map_err(|e| io_err(&path, e))?;
-        let word = |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
-        if word(0) != MAGIC {
-            return Err(corrupt("bad magic".into()));
-        }
-        if word(4) as usize != len - RECORD_HEADER {
-            return Err(corrupt("length mismatch".into()));
-        }
-        let body = &rec[RECORD_HEADER..];
-        if crc32fast::hash(body) != word(8) {
-            return Err(corrupt("checksum mismatch".into()));
-        }
-        let raw_len = u32::from_le_bytes([body[0], body[1], body[2], body[3]]) as usize;
-        if raw_len > MAX_BLOCK_RAW {
-            return Err(corrupt(format!("decoded size {raw_len}")));
-        }
-        let raw = lz4_flex::decompress_size_prepended(body).map_err(|e| corrupt(e.to_string()))?;
-        let evs: Vec<(i64, Value)> =
-            ciborium::from_reader(raw.as_slice()).map_err(|e| corrupt(e.to_string()))?;
-        Ok(evs)
+        decode_record(&rec).map_err(corrupt)
     }
 
     /// One archived event.
@@ -817,6 +799,44 @@ impl ArchiveWriter {
         });
         Ok(())
     }
+}
+
+/// Decodes one block record (`magic | len | crc | lz4(cbor)`), checking everything before
+/// trusting it: the bytes may come from a damaged or hostile file.
+pub fn decode_record(rec: &[u8]) -> Result<Vec<(i64, Value)>, String> {
+    if rec.len() < RECORD_HEADER + 4 {
+        return Err(format!("record of {} bytes", rec.len()));
+    }
+    let word = |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
+    if word(0) != MAGIC {
+        return Err("bad magic".into());
+    }
+    if word(4) as usize != rec.len() - RECORD_HEADER {
+        return Err("length mismatch".into());
+    }
+    let body = &rec[RECORD_HEADER..];
+    if crc32fast::hash(body) != word(8) {
+        return Err("checksum mismatch".into());
+    }
+    let raw_len = u32::from_le_bytes([body[0], body[1], body[2], body[3]]) as usize;
+    if raw_len > MAX_BLOCK_RAW {
+        return Err(format!("decoded size {raw_len}"));
+    }
+    let raw = lz4_flex::decompress_size_prepended(body).map_err(|e| e.to_string())?;
+    ciborium::from_reader(raw.as_slice()).map_err(|e| e.to_string())
+}
+
+/// Fuzz entry point: `data` as a record body (the header is made valid, so the decompressor
+/// and the CBOR decoder see hostile bytes).
+#[doc(hidden)]
+pub fn fuzz_record(data: &[u8]) {
+    let mut rec = Vec::with_capacity(data.len() + RECORD_HEADER);
+    rec.extend_from_slice(&MAGIC.to_le_bytes());
+    rec.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    rec.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    rec.extend_from_slice(data);
+    let _ = decode_record(&rec);
+    let _ = BlockInfo::decode(0, data);
 }
 
 /// Removes a segment's index entries and metadata (one transaction).

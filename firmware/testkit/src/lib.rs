@@ -130,6 +130,8 @@ pub fn udp_frame(src: &Ep, dst: &Ep, payload: &[u8]) -> Vec<u8> {
     ip_frame(src, dst, 17, u, Some(6))
 }
 
+pub mod scenario;
+
 /// TCP flag bits.
 pub mod flags {
     /// FIN.
