@@ -187,8 +187,28 @@ pub fn in_cidr(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     }
 }
 
-/// False only when no event of a block whose tokens are in `bloom` can match `n`.
-pub fn may_match(n: &Node, bloom: &Bloom) -> bool {
+/// Something that can say a token is certainly absent: a block's bloom filter, or the exact
+/// token list of one event.
+pub trait TokenLookup {
+    /// False when `token` is certainly absent.
+    fn may_hold(&self, token: u64) -> bool;
+}
+
+impl TokenLookup for Bloom {
+    fn may_hold(&self, token: u64) -> bool {
+        Bloom::may_hold(self, token)
+    }
+}
+
+impl TokenLookup for [u64] {
+    fn may_hold(&self, token: u64) -> bool {
+        self.contains(&token)
+    }
+}
+
+/// False only when no event of a block (or the one event) whose tokens are `bloom` can match
+/// `n`.
+pub fn may_match<T: TokenLookup + ?Sized>(n: &Node, bloom: &T) -> bool {
     let prunable = |f: &str| f.split('.').count() <= MAX_PRUNE_SEGMENTS && !f.is_empty();
     match n {
         Node::And(v) => v.iter().all(|c| may_match(c, bloom)),
@@ -218,7 +238,6 @@ pub fn may_match(n: &Node, bloom: &Bloom) -> bool {
 mod tests {
     use super::*;
     use crate::query::parse;
-    use std::collections::HashSet;
 
     fn m(q: &str, ev: &Value) -> bool {
         matches(&parse(q, &|_| Ok(())).unwrap(), ev)
@@ -264,7 +283,7 @@ mod tests {
     #[test]
     fn pruning_never_drops_a_match() {
         let e = ev();
-        let mut toks = HashSet::new();
+        let mut toks = store::TokenSet::default();
         store::event_tokens(&e, &mut toks);
         let mut bloom = Bloom::with_capacity(toks.len());
         for t in &toks {

@@ -56,6 +56,9 @@ pub struct Ingest {
     docs: DocStore,
     webhooks: Vec<String>,
     stats: IngestStats,
+    /// Scratch: the current event as CBOR, and its tokens.
+    cbor: Vec<u8>,
+    tokens: Vec<u64>,
 }
 
 /// The time of an EVE event in µs (0 when it has none).
@@ -85,6 +88,8 @@ impl Ingest {
             docs: DocStore::new(store.clone()),
             webhooks,
             stats: IngestStats::default(),
+            cbor: Vec::with_capacity(4096),
+            tokens: Vec::with_capacity(128),
         })
     }
 
@@ -104,39 +109,53 @@ impl Ingest {
             return Ok(());
         }
         self.stats.events += 1;
-        let parsed = if line.len() > MAX_LINE {
+        // Fast path: transcode JSON to CBOR and collect the tokens in one pass; only events
+        // some policy filter may match are parsed into a `Value`.
+        self.cbor.clear();
+        self.tokens.clear();
+        let ts_raw = if line.len() > MAX_LINE {
             None
         } else {
-            serde_json::from_slice::<Value>(line)
-                .ok()
-                .filter(Value::is_object)
+            store::transcode::json_to_cbor(line, &mut self.cbor, &mut self.tokens).ok()
         };
-        let Some(mut ev) = parsed else {
+        let Some(ts_raw) = ts_raw else {
             self.stats.bad_lines += 1;
             out.write_all(line)?;
             out.write_all(b"\n")?;
             return Ok(());
         };
-        let ts = event_ts(&ev);
-        let verdict = if self.policy.is_active() {
-            self.policy.apply(&mut ev, ts)
-        } else {
-            crate::policy::Verdict {
-                keep: true,
-                ..Default::default()
-            }
+        let ts = ts_raw
+            .and_then(|r| std::str::from_utf8(r).ok())
+            .and_then(|r| r.strip_prefix('"')?.strip_suffix('"'))
+            .and_then(Timestamp::parse_eve)
+            .map_or(0, |t| i64::try_from(t.0 / 1000).unwrap_or(i64::MAX));
+        if !self.policy.is_active() || !self.policy.may_act(&self.tokens) {
+            out.write_all(line)?;
+            out.write_all(b"\n")?;
+            self.writer.append_cbor(ts, &self.cbor, &self.tokens)?;
+            self.stats.archived += 1;
+            self.report_evictions(out)?;
+            return Ok(());
+        }
+        let Ok(mut ev) = serde_json::from_slice::<Value>(line) else {
+            self.stats.bad_lines += 1;
+            out.write_all(line)?;
+            out.write_all(b"\n")?;
+            return Ok(());
         };
+        let verdict = self.policy.apply(&mut ev, ts);
         if !verdict.keep {
             self.stats.dropped += 1;
             return Ok(());
         }
-        if verdict.tagged {
+        let r = if verdict.tagged {
             write_json(out, &ev)?;
+            self.writer.append(ts, &ev)?
         } else {
             out.write_all(line)?;
             out.write_all(b"\n")?;
-        }
-        let r = self.writer.append(ts, &ev)?;
+            self.writer.append_cbor(ts, &self.cbor, &self.tokens)?
+        };
         self.stats.archived += 1;
         for (i, kind, decl) in &verdict.declare {
             let name = self.policy.filters()[*i].filter.name.clone();

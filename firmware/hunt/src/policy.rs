@@ -101,6 +101,14 @@ impl Policy {
         self.filters.iter().any(|c| c.filter.action.is_some())
     }
 
+    /// Whether some filter with an action may match an event with these tokens (exact
+    /// tokens of one event, from the transcoder): when not, the event need not be parsed.
+    pub fn may_act(&self, tokens: &[u64]) -> bool {
+        self.filters
+            .iter()
+            .any(|c| c.filter.action.is_some() && crate::eval::may_match(&c.node, tokens))
+    }
+
     /// Runs `ev` (time `ts_us`) through the filters; may add a `tag` to it.
     pub fn apply(&mut self, ev: &mut Value, ts_us: i64) -> Verdict {
         let mut v = Verdict {

@@ -22,7 +22,7 @@
 //! - Nothing here stops ingest: a full disk evicts the oldest segments (raising an
 //!   [`Eviction`]), and only if nothing is left to evict is a block dropped, also reported.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::bloom::Bloom;
-use crate::tokens::event_tokens;
+use crate::tokens::{event_tokens, TokenSet};
 use crate::{Op, Store, StoreError, Tree};
 
 /// Default retention: 60 days of event time.
@@ -423,7 +423,7 @@ struct OpenBlock {
     id: u64,
     items: Vec<u8>,
     count: u32,
-    tokens: HashSet<u64>,
+    tokens: TokenSet,
     min_ts: i64,
     max_ts: i64,
     day: i64,
@@ -506,44 +506,83 @@ impl ArchiveWriter {
         })
     }
 
-    /// Adds an event with time `ts_us`; returns where it will be found once its block is
-    /// sealed (by [`ArchiveWriter::seal`], [`ArchiveWriter::flush`] or a full block).
-    pub fn append(&mut self, ts_us: i64, ev: &Value) -> Result<EventRef, StoreError> {
+    /// The open block for an event at `ts_us` (sealing the current one on a day change).
+    fn block_for(&mut self, ts_us: i64) -> Result<&mut OpenBlock, StoreError> {
         let day = ts_us.div_euclid(MICROS_PER_DAY);
         if self.block.as_ref().is_some_and(|b| b.day != day) {
             self.seal()?;
         }
-        if self.block.is_none() {
-            self.block = Some(OpenBlock {
+        let b = match self.block.take() {
+            Some(b) => b,
+            None => OpenBlock {
                 id: self.store.next_id()?,
                 items: Vec::with_capacity(self.cfg.block_bytes / 2),
                 count: 0,
-                tokens: HashSet::new(),
+                tokens: TokenSet::default(),
                 min_ts: ts_us,
                 max_ts: ts_us,
                 day,
-            });
+            },
+        };
+        Ok(self.block.insert(b))
+    }
+
+    /// Counts the event just written into the open block and seals the block when full.
+    fn appended_one(&mut self, ts_us: i64) -> Result<EventRef, StoreError> {
+        self.appended += 1;
+        let (r, full) = match self.block.as_mut() {
+            Some(b) => {
+                let r = EventRef {
+                    block: b.id,
+                    index: b.count,
+                };
+                b.count += 1;
+                b.min_ts = b.min_ts.min(ts_us);
+                b.max_ts = b.max_ts.max(ts_us);
+                (
+                    r,
+                    b.count as usize >= self.cfg.block_events
+                        || b.items.len() >= self.cfg.block_bytes,
+                )
+            }
+            None => (EventRef { block: 0, index: 0 }, false),
+        };
+        if full {
+            self.seal()?;
         }
-        let Some(b) = self.block.as_mut() else {
-            unreachable!("block opened above")
-        };
-        let r = EventRef {
-            block: b.id,
-            index: b.count,
-        };
+        Ok(r)
+    }
+
+    /// Adds an event with time `ts_us`; returns where it will be found once its block is
+    /// sealed (by [`ArchiveWriter::seal`], [`ArchiveWriter::flush`] or a full block).
+    pub fn append(&mut self, ts_us: i64, ev: &Value) -> Result<EventRef, StoreError> {
+        let b = self.block_for(ts_us)?;
         ciborium::into_writer(&(ts_us, ev), &mut b.items).map_err(|e| StoreError::Corrupt {
             what: "archive event".into(),
             why: e.to_string(),
         })?;
         event_tokens(ev, &mut b.tokens);
-        b.count += 1;
-        b.min_ts = b.min_ts.min(ts_us);
-        b.max_ts = b.max_ts.max(ts_us);
-        self.appended += 1;
-        if b.count as usize >= self.cfg.block_events || b.items.len() >= self.cfg.block_bytes {
-            self.seal()?;
+        self.appended_one(ts_us)
+    }
+
+    /// Adds an event already encoded as a CBOR map (see [`crate::transcode`]) with its
+    /// tokens: the fast path of ingest, no `Value` built.
+    pub fn append_cbor(
+        &mut self,
+        ts_us: i64,
+        cbor: &[u8],
+        tokens: &[u64],
+    ) -> Result<EventRef, StoreError> {
+        let b = self.block_for(ts_us)?;
+        b.items.push(0x82);
+        if ts_us >= 0 {
+            crate::transcode::cbor_head(&mut b.items, 0, ts_us as u64);
+        } else {
+            crate::transcode::cbor_head(&mut b.items, 1, (-(ts_us + 1)) as u64);
         }
-        Ok(r)
+        b.items.extend_from_slice(cbor);
+        b.tokens.extend(tokens.iter().copied());
+        self.appended_one(ts_us)
     }
 
     /// Writes the open block, if any, and applies the retention limits.

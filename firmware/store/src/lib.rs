@@ -19,6 +19,7 @@
 pub mod archive;
 mod bloom;
 mod tokens;
+pub mod transcode;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +28,9 @@ pub use archive::{
     Archive, ArchiveConfig, ArchiveStats, ArchiveWriter, BlockInfo, EventRef, EvictReason, Eviction,
 };
 pub use bloom::Bloom;
-pub use tokens::{event_tokens, exists_token, fold, scalar_text, value_token, MAX_TOKEN_DEPTH};
+pub use tokens::{
+    event_tokens, exists_token, fold, scalar_text, value_token, TokenSet, MAX_TOKEN_DEPTH,
+};
 
 /// The layout version this build writes. Opening a directory written by a newer build is an
 /// error; older layouts are migrated on open (none exist yet).

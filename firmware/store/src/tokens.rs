@@ -44,6 +44,28 @@ pub fn fold(s: &str) -> String {
     f
 }
 
+/// A hasher for token sets: tokens are already uniform 64-bit hashes, so hashing them again
+/// (SipHash) would only cost time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TokenHasher(u64);
+
+impl std::hash::Hasher for TokenHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A set of tokens.
+pub type TokenSet = HashSet<u64, std::hash::BuildHasherDefault<TokenHasher>>;
+
 /// The token for "`path` has the (already folded) value `folded`".
 pub fn value_token(path: &str, folded: &str) -> u64 {
     let h = xxh3_64_with_seed(path.as_bytes(), SEED_VALUE);
@@ -66,12 +88,12 @@ pub fn scalar_text(v: &Value) -> Option<String> {
 }
 
 /// Adds the tokens of `ev` to `out`.
-pub fn event_tokens(ev: &Value, out: &mut HashSet<u64>) {
+pub fn event_tokens(ev: &Value, out: &mut TokenSet) {
     let mut path = String::with_capacity(64);
     walk(ev, &mut path, 0, out);
 }
 
-fn walk(v: &Value, path: &mut String, depth: usize, out: &mut HashSet<u64>) {
+fn walk(v: &Value, path: &mut String, depth: usize, out: &mut TokenSet) {
     if depth > MAX_TOKEN_DEPTH {
         return;
     }
@@ -93,6 +115,13 @@ fn walk(v: &Value, path: &mut String, depth: usize, out: &mut HashSet<u64>) {
                 walk(child, path, depth + 1, out);
             }
         }
+        Value::String(s)
+            if s.len() <= MAX_TOKEN_VALUE
+                && !s.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) =>
+        {
+            // Already folded: no copy.
+            out.insert(value_token(path, s));
+        }
         _ => {
             if let Some(t) = scalar_text(v) {
                 out.insert(value_token(path, &t));
@@ -112,7 +141,7 @@ mod tests {
             "http": {"status": 200, "hostname": "WWW.Example.COM"},
             "dns": {"answers": [{"rdata": "1.2.3.4"}, {"rdata": "5.6.7.8"}]},
         });
-        let mut t = HashSet::new();
+        let mut t = TokenSet::default();
         event_tokens(&ev, &mut t);
         assert!(t.contains(&value_token("event_type", "http")));
         assert!(t.contains(&value_token("http.status", "200")));
