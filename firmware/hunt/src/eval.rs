@@ -234,6 +234,58 @@ pub fn may_match<T: TokenLookup + ?Sized>(n: &Node, bloom: &T) -> bool {
     }
 }
 
+/// A byte-level pre-check of one archived event's CBOR, derived from a query: the keys a
+/// matching event certainly contains. Lets a hunt skip decoding most events of the blocks it
+/// reads (a block's bloom cannot tell which of its events hold both `http.status` and
+/// `base64.functions`; the bytes of each event can).
+#[derive(Debug)]
+pub enum Pre {
+    /// No constraint.
+    All,
+    /// The event's bytes contain this CBOR-encoded key.
+    Key(memchr::memmem::Finder<'static>),
+    /// All of these.
+    And(Vec<Pre>),
+    /// One of these.
+    Or(Vec<Pre>),
+}
+
+impl Pre {
+    /// The pre-check for `n`.
+    pub fn new(n: &Node) -> Pre {
+        let key = |f: &str| match f.rsplit('.').next() {
+            Some(k) if !k.is_empty() => {
+                Pre::Key(memchr::memmem::Finder::new(&store::key_needle(k)).into_owned())
+            }
+            _ => Pre::All,
+        };
+        match n {
+            Node::And(v) => Pre::And(v.iter().map(Pre::new).collect()),
+            Node::Or(v) => {
+                let c: Vec<Pre> = v.iter().map(Pre::new).collect();
+                if c.iter().any(|p| matches!(p, Pre::All)) {
+                    Pre::All
+                } else {
+                    Pre::Or(c)
+                }
+            }
+            Node::Not(_) | Node::All | Node::Term { field: None, .. } => Pre::All,
+            Node::Exists(f) => key(f),
+            Node::Term { field: Some(f), .. } => key(f),
+        }
+    }
+
+    /// False when an event with these CBOR bytes certainly does not match.
+    pub fn may_match(&self, cbor: &[u8]) -> bool {
+        match self {
+            Pre::All => true,
+            Pre::Key(f) => f.find(cbor).is_some(),
+            Pre::And(v) => v.iter().all(|p| p.may_match(cbor)),
+            Pre::Or(v) => v.iter().any(|p| p.may_match(cbor)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,30 +130,34 @@ pub fn retro_hunt(
         .filter(|(_, i)| may_match(&c.node, &i.bloom))
         .collect();
     let total = candidates.len();
+    let pre = crate::eval::Pre::new(&c.node);
     let mut done = 0;
     progress(0, total);
     for chunk in candidates.chunks(CHUNK_BLOCKS) {
         let found: Vec<Result<Vec<Hit>, String>> = chunk
             .par_iter()
             .map(|(id, info)| {
-                let evs = archive.read_block(*id, info).map_err(|e| e.to_string())?;
-                Ok(evs
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(_, (ts, ev))| {
-                        *ts >= cur.since_us && *ts <= cur.until_us && matches(&c.node, ev)
-                    })
-                    .map(|(i, (ts, ev))| {
-                        (
+                let raw = archive
+                    .read_block_raw(*id, info)
+                    .map_err(|e| e.to_string())?;
+                let mut hits = Vec::new();
+                for (i, ts, cbor) in store::RawEvents::new(&raw) {
+                    if ts < cur.since_us || ts > cur.until_us || !pre.may_match(cbor) {
+                        continue;
+                    }
+                    let ev = store::decode_event(cbor).map_err(|e| format!("block {id}: {e}"))?;
+                    if matches(&c.node, &ev) {
+                        hits.push((
                             EventRef {
                                 block: *id,
-                                index: i as u32,
+                                index: i,
                             },
                             ts,
                             ev,
-                        )
-                    })
-                    .collect())
+                        ));
+                    }
+                }
+                Ok(hits)
             })
             .collect();
         for f in found {

@@ -9,6 +9,7 @@ use serde_json::Value;
 use store::{Archive, BlockInfo};
 
 use crate::eval::{matches, may_match, values_at};
+
 use crate::query::Node;
 use crate::HuntError;
 
@@ -68,7 +69,7 @@ pub struct SearchResult {
     pub blocks: usize,
     /// Blocks read (the rest were ruled out by their summaries).
     pub blocks_read: usize,
-    /// Events decoded.
+    /// Events decoded (the others of the blocks read were ruled out by their bytes).
     pub events_read: u64,
     /// Top values per field: `[field, [[value, count], ...]]`, fields with no values left out.
     pub top: Vec<(String, Vec<(String, u64)>)>,
@@ -133,6 +134,7 @@ pub fn search(
         .filter(|(_, info)| may_match(node, &info.bloom))
         .collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
+    let pre = crate::eval::Pre::new(node);
     let nf = opts.top_fields.len();
     let part = candidates
         .par_iter()
@@ -142,15 +144,25 @@ pub fn search(
                 read: 1,
                 ..Default::default()
             };
-            match archive.read_block(*id, info) {
+            match archive.read_block_raw(*id, info) {
                 Err(e) => p.errors.push(e.to_string()),
-                Ok(evs) => {
-                    p.events = evs.len() as u64;
-                    for (ts, ev) in evs {
+                Ok(raw) => {
+                    for (_, ts, cbor) in store::RawEvents::new(&raw) {
                         if opts.since_us.is_some_and(|s| ts < s)
                             || opts.until_us.is_some_and(|u| ts > u)
-                            || !matches(node, &ev)
+                            || !pre.may_match(cbor)
                         {
+                            continue;
+                        }
+                        p.events += 1;
+                        let ev = match store::decode_event(cbor) {
+                            Ok(ev) => ev,
+                            Err(e) => {
+                                p.errors.push(format!("block {id}: {e}"));
+                                break;
+                            }
+                        };
+                        if !matches(node, &ev) {
                             continue;
                         }
                         p.count += 1;

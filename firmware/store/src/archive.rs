@@ -377,6 +377,16 @@ impl Archive {
 
     /// The events of a block, `(ts_us, event)` in archive order.
     pub fn read_block(&self, id: u64, info: &BlockInfo) -> Result<Vec<(i64, Value)>, StoreError> {
+        let raw = self.read_block_raw(id, info)?;
+        ciborium::from_reader(raw.as_slice()).map_err(|e| StoreError::Corrupt {
+            what: format!("archive block {id}"),
+            why: e.to_string(),
+        })
+    }
+
+    /// The decoded (decompressed) CBOR of a block: walk it with [`RawEvents`] to look at
+    /// events without building them, and [`decode_event`] the interesting ones.
+    pub fn read_block_raw(&self, id: u64, info: &BlockInfo) -> Result<Vec<u8>, StoreError> {
         let path = segment_path(&self.dir, info.segment);
         let corrupt = |why: String| StoreError::Corrupt {
             what: format!("{} block {id}", path.display()),
@@ -390,7 +400,7 @@ impl Archive {
         let mut rec = vec![0; len];
         f.read_exact_at(&mut rec, info.offset)
             .map_err(|e| io_err(&path, e))?;
-        decode_record(&rec).map_err(corrupt)
+        record_payload(&rec).map_err(corrupt)
     }
 
     /// One archived event.
@@ -843,6 +853,12 @@ impl ArchiveWriter {
 /// Decodes one block record (`magic | len | crc | lz4(cbor)`), checking everything before
 /// trusting it: the bytes may come from a damaged or hostile file.
 pub fn decode_record(rec: &[u8]) -> Result<Vec<(i64, Value)>, String> {
+    let raw = record_payload(rec)?;
+    ciborium::from_reader(raw.as_slice()).map_err(|e| e.to_string())
+}
+
+/// The checked, decompressed CBOR payload of a record.
+fn record_payload(rec: &[u8]) -> Result<Vec<u8>, String> {
     if rec.len() < RECORD_HEADER + 4 {
         return Err(format!("record of {} bytes", rec.len()));
     }
@@ -861,8 +877,148 @@ pub fn decode_record(rec: &[u8]) -> Result<Vec<(i64, Value)>, String> {
     if raw_len > MAX_BLOCK_RAW {
         return Err(format!("decoded size {raw_len}"));
     }
-    let raw = lz4_flex::decompress_size_prepended(body).map_err(|e| e.to_string())?;
-    ciborium::from_reader(raw.as_slice()).map_err(|e| e.to_string())
+    lz4_flex::decompress_size_prepended(body).map_err(|e| e.to_string())
+}
+
+/// Deepest CBOR nesting [`RawEvents`] walks (deeper blocks are reported corrupt).
+const MAX_CBOR_DEPTH: usize = 128;
+
+/// The end of the CBOR item at `i` (structure only: no values built), or `None` when the
+/// bytes are not well-formed within bounds.
+fn skip_item(b: &[u8], mut i: usize, depth: usize) -> Option<usize> {
+    if depth > MAX_CBOR_DEPTH {
+        return None;
+    }
+    let ib = *b.get(i)?;
+    i += 1;
+    let (major, info) = (ib >> 5, ib & 0x1f);
+    let arg = |i: &mut usize, n: usize| -> Option<u64> {
+        let s = b.get(*i..*i + n)?;
+        *i += n;
+        Some(s.iter().fold(0u64, |a, x| a << 8 | u64::from(*x)))
+    };
+    let n: Option<u64> = match info {
+        0..=23 => Some(u64::from(info)),
+        24 => Some(arg(&mut i, 1)?),
+        25 => Some(arg(&mut i, 2)?),
+        26 => Some(arg(&mut i, 4)?),
+        27 => Some(arg(&mut i, 8)?),
+        31 => None,
+        _ => return None,
+    };
+    match (major, n) {
+        (0 | 1, Some(_)) => Some(i),
+        (2 | 3, Some(len)) => {
+            let end = i.checked_add(usize::try_from(len).ok()?)?;
+            (end <= b.len()).then_some(end)
+        }
+        (2 | 3, None) => {
+            while *b.get(i)? != 0xff {
+                i = skip_item(b, i, depth + 1)?;
+            }
+            Some(i + 1)
+        }
+        (4 | 5, Some(len)) => {
+            let items = len.checked_mul(if major == 5 { 2 } else { 1 })?;
+            for _ in 0..items {
+                i = skip_item(b, i, depth + 1)?;
+            }
+            Some(i)
+        }
+        (4 | 5, None) => {
+            while *b.get(i)? != 0xff {
+                i = skip_item(b, i, depth + 1)?;
+            }
+            Some(i + 1)
+        }
+        (6, Some(_)) => skip_item(b, i, depth + 1),
+        (7, Some(_)) => Some(i),
+        _ => None,
+    }
+}
+
+/// The events of a raw block (see [`Archive::read_block_raw`]) as `(index, ts_us, cbor)`,
+/// where `cbor` is the event map's bytes. Ends at the first malformed item.
+#[derive(Debug)]
+pub struct RawEvents<'a> {
+    b: &'a [u8],
+    i: usize,
+    left: u64,
+    index: u32,
+}
+
+impl<'a> RawEvents<'a> {
+    /// Walks `raw`.
+    pub fn new(raw: &'a [u8]) -> RawEvents<'a> {
+        let mut r = RawEvents {
+            b: raw,
+            i: 0,
+            left: 0,
+            index: 0,
+        };
+        // The outer array's head.
+        if let Some(&h) = raw.first() {
+            if h >> 5 == 4 {
+                let info = h & 0x1f;
+                let mut i = 1;
+                let n = match info {
+                    0..=23 => Some(u64::from(info)),
+                    24..=27 => {
+                        let w = 1usize << (info - 24);
+                        raw.get(1..1 + w).map(|s| {
+                            i += w;
+                            s.iter().fold(0u64, |a, x| a << 8 | u64::from(*x))
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(n) = n {
+                    r.i = i;
+                    r.left = n;
+                }
+            }
+        }
+        r
+    }
+}
+
+impl<'a> Iterator for RawEvents<'a> {
+    type Item = (u32, i64, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // Each item: [ts, event] (a 2-array).
+        let b = self.b;
+        if *b.get(self.i)? != 0x82 {
+            self.left = 0;
+            return None;
+        }
+        let ts_start = self.i + 1;
+        let ts_end = skip_item(b, ts_start, 0)?;
+        let ev_end = skip_item(b, ts_end, 0)?;
+        let ts: i64 = ciborium::from_reader(&b[ts_start..ts_end]).unwrap_or(0);
+        let item = (self.index, ts, &b[ts_end..ev_end]);
+        self.i = ev_end;
+        self.index += 1;
+        Some(item)
+    }
+}
+
+/// Decodes one event's CBOR (from [`RawEvents`]).
+pub fn decode_event(cbor: &[u8]) -> Result<Value, String> {
+    ciborium::from_reader(cbor).map_err(|e| e.to_string())
+}
+
+/// The CBOR text-string encoding of `key` as a map key: what an event holding a field named
+/// `key` certainly contains, for byte-level pre-checks.
+pub fn key_needle(key: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(key.len() + 9);
+    crate::transcode::cbor_head(&mut v, 3, key.len() as u64);
+    v.extend_from_slice(key.as_bytes());
+    v
 }
 
 /// Fuzz entry point: `data` as a record body (the header is made valid, so the decompressor
@@ -954,6 +1110,45 @@ mod tests {
         let st = a.stats().unwrap();
         assert_eq!(st.events, 1000);
         assert_eq!(st.segments, 1);
+    }
+
+    #[test]
+    fn raw_walk_sees_every_event_of_both_encodings() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::open(d.path()).unwrap();
+        let mut w = ArchiveWriter::open(&s, ArchiveConfig::default()).unwrap();
+        let mut cbor = Vec::new();
+        let mut toks = Vec::new();
+        for i in 0..50i64 {
+            if i % 2 == 0 {
+                w.append(1000 + i, &ev(i)).unwrap();
+            } else {
+                cbor.clear();
+                toks.clear();
+                let j = serde_json::to_vec(&ev(i)).unwrap();
+                crate::transcode::json_to_cbor(&j, &mut cbor, &mut toks).unwrap();
+                w.append_cbor(1000 + i, &cbor, &toks).unwrap();
+            }
+        }
+        w.flush().unwrap();
+        let a = s.archive();
+        let (id, info) = a.blocks(None, None).unwrap().remove(0);
+        let raw = a.read_block_raw(id, &info).unwrap();
+        let walked: Vec<(u32, i64, Value)> = RawEvents::new(&raw)
+            .map(|(i, ts, c)| (i, ts, decode_event(c).unwrap()))
+            .collect();
+        let full = a.read_block(id, &info).unwrap();
+        assert_eq!(walked.len(), 50);
+        for (k, (i, ts, v)) in walked.iter().enumerate() {
+            assert_eq!(*i as usize, k);
+            assert_eq!((*ts, v), (full[k].0, &full[k].1));
+            assert_eq!(v["n"], k as i64);
+        }
+        let needle = key_needle("status");
+        assert!(RawEvents::new(&raw).all(|(_, _, c)| c.windows(needle.len()).any(|w| w == needle)));
+        // Garbage ends the walk, never panics.
+        assert!(RawEvents::new(&raw[..raw.len() / 2]).count() < 50);
+        assert_eq!(RawEvents::new(&[0x9f, 0x82, 0xff]).count(), 0);
     }
 
     #[test]

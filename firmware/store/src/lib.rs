@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use archive::{
-    Archive, ArchiveConfig, ArchiveStats, ArchiveWriter, BlockInfo, EventRef, EvictReason, Eviction,
+    decode_event, key_needle, Archive, ArchiveConfig, ArchiveStats, ArchiveWriter, BlockInfo,
+    EventRef, EvictReason, Eviction, RawEvents,
 };
 pub use bloom::Bloom;
 pub use tokens::{
