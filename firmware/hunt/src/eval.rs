@@ -243,7 +243,7 @@ pub enum Pre {
     /// No constraint.
     All,
     /// The event's bytes contain this CBOR-encoded key.
-    Key(memchr::memmem::Finder<'static>),
+    Key(Box<memchr::memmem::Finder<'static>>),
     /// All of these.
     And(Vec<Pre>),
     /// One of these.
@@ -254,9 +254,9 @@ impl Pre {
     /// The pre-check for `n`.
     pub fn new(n: &Node) -> Pre {
         let key = |f: &str| match f.rsplit('.').next() {
-            Some(k) if !k.is_empty() => {
-                Pre::Key(memchr::memmem::Finder::new(&store::key_needle(k)).into_owned())
-            }
+            Some(k) if !k.is_empty() => Pre::Key(Box::new(
+                memchr::memmem::Finder::new(&store::key_needle(k)).into_owned(),
+            )),
             _ => Pre::All,
         };
         match n {

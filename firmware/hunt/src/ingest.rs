@@ -191,9 +191,11 @@ impl Ingest {
     fn report_evictions(&mut self, out: &mut dyn Write) -> Result<(), HuntError> {
         for e in self.writer.take_evictions() {
             self.stats.evictions += 1;
-            let ev = eviction_event(&e);
+            // On the capture's time line (the newest event archived), like the events around
+            // it: a wall-clock time would move retention's "now" for an old capture.
+            let ts = self.writer.now().unwrap_or(e.max_ts).max(e.max_ts);
+            let ev = eviction_event(&e, ts);
             write_json(out, &ev)?;
-            let ts = event_ts(&ev);
             self.writer.append(ts, &ev)?;
             self.stats.archived += 1;
         }
@@ -227,16 +229,12 @@ impl Ingest {
     }
 }
 
-/// The EVE `archive` event for an eviction (wall-clock time: it happens now, not on the
-/// capture's time line).
-pub fn eviction_event(e: &Eviction) -> Value {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+/// The EVE `archive` event for an eviction, at time `ts_us`.
+pub fn eviction_event(e: &Eviction, ts_us: i64) -> Value {
     let ts =
         |us: i64| Timestamp(u64::try_from(us).unwrap_or(0).saturating_mul(1000)).to_eve_string();
     serde_json::json!({
-        "timestamp": Timestamp::from_secs_nanos(now.as_secs(), u64::from(now.subsec_nanos())).to_eve_string(),
+        "timestamp": ts(ts_us),
         "event_type": "archive",
         "archive": {
             "action": if e.reason == store::EvictReason::DiskFull { "dropped" } else { "evicted" },

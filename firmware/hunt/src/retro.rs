@@ -97,7 +97,13 @@ pub fn retro_hunt(
     let mut cur = match cursor(store, &c.filter.name)? {
         Some(cur) if !cur.done => cur,
         _ => {
+            // The newest archived event, unless a few bogus timestamps put it far ahead of
+            // the archive's robust "now".
             let newest = archive.stats()?.newest_ts.unwrap_or(0);
+            let newest = match archive.now()? {
+                Some(n) if newest > n.saturating_add(86_400_000_000) => n,
+                _ => newest,
+            };
             Cursor {
                 since_us: newest.saturating_sub(i64::from(days) * 86_400_000_000),
                 until_us: newest,

@@ -46,6 +46,8 @@ pub const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
 pub const MAX_BLOCK_RAW: usize = 64 << 20;
 /// Default segment size.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+/// Sealed blocks whose median times make the archive's "now" ([`ArchiveWriter::now`]).
+pub const RECENT_BLOCKS: usize = 5;
 /// Largest free-space reserve picked by default (5 % of the file system, at most this).
 pub const MAX_DEFAULT_MIN_FREE: u64 = 4 << 30;
 
@@ -414,6 +416,29 @@ impl Archive {
         Ok((i < evs.len()).then(|| evs.swap_remove(i)))
     }
 
+    /// The archive's "now" for readers (retro-hunt windows, `--since`): the lower median of
+    /// the mid-times of the last [`RECENT_BLOCKS`] blocks, at most a day ahead of the clock;
+    /// `None` for an empty archive. Like [`ArchiveWriter::now`], a few bogus timestamps do not
+    /// move it.
+    pub fn now(&self) -> Result<Option<i64>, StoreError> {
+        let mut mids = Vec::new();
+        for (k, v) in self.store.last_n(Tree::ArchiveIndex, RECENT_BLOCKS)? {
+            let info = BlockInfo::decode(key_u64(&k), &v)?;
+            mids.push(info.min_ts / 2 + info.max_ts / 2);
+        }
+        if mids.is_empty() {
+            return Ok(None);
+        }
+        let mid = (mids.len() - 1) / 2;
+        let (_, m, _) = mids.select_nth_unstable(mid);
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i64::MAX, |d| {
+                i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+            });
+        Ok(Some((*m).min(wall.saturating_add(MICROS_PER_DAY))))
+    }
+
     /// Totals over the segments.
     pub fn stats(&self) -> Result<ArchiveStats, StoreError> {
         let segs = load_segments(&self.store)?;
@@ -431,6 +456,8 @@ impl Archive {
 
 struct OpenBlock {
     id: u64,
+    /// Event times, for the block's median.
+    times: Vec<i64>,
     items: Vec<u8>,
     count: u32,
     tokens: TokenSet,
@@ -454,7 +481,8 @@ pub struct ArchiveWriter {
     block: Option<OpenBlock>,
     seg: Option<OpenSegment>,
     segments: BTreeMap<u64, SegmentMeta>,
-    newest_ts: i64,
+    /// Median event times of the last sealed blocks (see [`ArchiveWriter::now`]).
+    recent: std::collections::VecDeque<i64>,
     evictions: Vec<Eviction>,
     appended: u64,
 }
@@ -498,11 +526,6 @@ impl ArchiveWriter {
                 }
             }
         }
-        let newest_ts = segments
-            .values()
-            .map(|m| m.max_ts)
-            .max()
-            .unwrap_or(i64::MIN);
         Ok(ArchiveWriter {
             store: store.clone(),
             cfg,
@@ -510,7 +533,7 @@ impl ArchiveWriter {
             block: None,
             seg: None,
             segments,
-            newest_ts,
+            recent: std::collections::VecDeque::with_capacity(RECENT_BLOCKS),
             evictions: Vec::new(),
             appended: 0,
         })
@@ -519,13 +542,17 @@ impl ArchiveWriter {
     /// The open block for an event at `ts_us` (sealing the current one on a day change).
     fn block_for(&mut self, ts_us: i64) -> Result<&mut OpenBlock, StoreError> {
         let day = ts_us.div_euclid(MICROS_PER_DAY);
-        if self.block.as_ref().is_some_and(|b| b.day != day) {
+        // A new day starts a new block (and segment); a late event of an earlier day joins
+        // the current one (its time range says so), so out-of-order events never fragment
+        // the archive.
+        if self.block.as_ref().is_some_and(|b| day > b.day) {
             self.seal()?;
         }
         let b = match self.block.take() {
             Some(b) => b,
             None => OpenBlock {
                 id: self.store.next_id()?,
+                times: Vec::with_capacity(self.cfg.block_events),
                 items: Vec::with_capacity(self.cfg.block_bytes / 2),
                 count: 0,
                 tokens: TokenSet::default(),
@@ -547,6 +574,7 @@ impl ArchiveWriter {
                     index: b.count,
                 };
                 b.count += 1;
+                b.times.push(ts_us);
                 b.min_ts = b.min_ts.min(ts_us);
                 b.max_ts = b.max_ts.max(ts_us);
                 (
@@ -667,7 +695,15 @@ impl ArchiveWriter {
             ),
         ])?;
         self.segments.insert(seg.id, meta);
-        self.newest_ts = self.newest_ts.max(b.max_ts);
+        let mut times = b.times;
+        if !times.is_empty() {
+            let mid = (times.len() - 1) / 2;
+            let (_, m, _) = times.select_nth_unstable(mid);
+            if self.recent.len() == RECENT_BLOCKS {
+                self.recent.pop_front();
+            }
+            self.recent.push_back(*m);
+        }
         self.enforce_limits()
     }
 
@@ -675,7 +711,7 @@ impl ArchiveWriter {
     /// eviction and retrying once when the disk is full. Returns the record's offset.
     fn write_record(&mut self, b: &OpenBlock, rec: &[u8]) -> Result<u64, StoreError> {
         let rotate = self.seg.as_ref().is_some_and(|s| {
-            s.meta.day != b.day || s.meta.bytes + rec.len() as u64 > self.cfg.segment_bytes
+            b.day > s.meta.day || s.meta.bytes + rec.len() as u64 > self.cfg.segment_bytes
         });
         if rotate {
             self.close_segment()?;
@@ -755,6 +791,26 @@ impl ArchiveWriter {
         std::mem::take(&mut self.evictions)
     }
 
+    /// The archive's "now" on the capture's time line (µs): the (lower) median of the median
+    /// event times of the last [`RECENT_BLOCKS`] sealed blocks, never more than a day ahead of the
+    /// clock. Retention counts back from it; a few events with bogus timestamps (a hostile
+    /// capture dated 2100) cannot move it, so they cannot age out the archive. `None` until a
+    /// block was sealed by this writer.
+    pub fn now(&self) -> Option<i64> {
+        if self.recent.is_empty() {
+            return None;
+        }
+        let mut v: Vec<i64> = self.recent.iter().copied().collect();
+        let mid = (v.len() - 1) / 2;
+        let (_, m, _) = v.select_nth_unstable(mid);
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i64::MAX, |d| {
+                i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+            });
+        Some((*m).min(wall.saturating_add(MICROS_PER_DAY)))
+    }
+
     /// Events appended by this writer.
     pub fn appended(&self) -> u64 {
         self.appended
@@ -765,10 +821,10 @@ impl ArchiveWriter {
     }
 
     fn enforce_limits(&mut self) -> Result<(), StoreError> {
-        // Age, relative to the newest event archived.
+        // Age, relative to the archive's robust "now".
         let max_age =
             i64::try_from(self.cfg.max_age_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-        let cutoff = self.newest_ts.saturating_sub(max_age);
+        let cutoff = self.now().map_or(i64::MIN, |n| n.saturating_sub(max_age));
         let old: Vec<u64> = self
             .segments
             .iter()
@@ -1173,13 +1229,36 @@ mod tests {
         w.flush().unwrap();
         let ev = w.take_evictions();
         assert!(ev.iter().all(|e| e.reason == EvictReason::Age));
-        assert_eq!(ev.len(), 4, "{ev:?}");
+        // "Now" is the median of the last 5 blocks' medians (day 8): days 0-2 are older than
+        // 5 days.
+        assert_eq!(ev.len(), 3, "{ev:?}");
         let st = s.archive().stats().unwrap();
-        assert_eq!(st.oldest_ts, Some(4 * day));
+        assert_eq!(st.oldest_ts, Some(3 * day));
         // Reopen: a crash-free restart keeps everything and repairs nothing.
         drop(w);
         let w = ArchiveWriter::open(&s, ArchiveConfig::default()).unwrap();
-        assert_eq!(w.segments.len(), 6);
+        assert_eq!(w.segments.len(), 7);
+    }
+
+    #[test]
+    fn late_events_and_future_timestamps_do_not_fragment_or_age_out() {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::open(d.path()).unwrap();
+        let mut w = ArchiveWriter::open(&s, ArchiveConfig::default()).unwrap();
+        let day = MICROS_PER_DAY;
+        let base = 20_000 * day; // 2024
+        for i in 0..100 {
+            // Alternating today and a late event from yesterday.
+            let t = if i % 2 == 0 { base + i } else { base - 10 };
+            w.append(t, &ev(i)).unwrap();
+        }
+        // One bogus timestamp far in the future.
+        w.append(base + 3_650 * day, &ev(100)).unwrap();
+        w.append(base + 1, &ev(101)).unwrap();
+        w.flush().unwrap();
+        assert!(w.take_evictions().is_empty(), "nothing aged out");
+        assert_eq!(s.archive().stats().unwrap().events, 102);
+        assert!(w.segments.len() <= 2, "{} segments", w.segments.len());
     }
 
     #[test]

@@ -275,6 +275,19 @@ impl Store {
         })
     }
 
+    /// The last `n` keys and values of a tree, last first.
+    pub fn last_n(&self, t: Tree, n: usize) -> Result<Vec<KeyValue>, StoreError> {
+        self.tree(t)
+            .iter()
+            .rev()
+            .take(n)
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(|e| self.err(e))
+            })
+            .collect()
+    }
+
     /// The last key and value of a tree.
     pub fn last(&self, t: Tree) -> Result<Option<KeyValue>, StoreError> {
         self.tree(t)
