@@ -9,6 +9,7 @@ use std::io::{self, Write};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Sender};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use store::{ArchiveConfig, ArchiveWriter, Eviction, Op, Store, Tree};
@@ -105,34 +106,71 @@ impl Ingest {
 
     /// One EVE line (without its newline).
     pub fn line(&mut self, line: &[u8], out: &mut dyn Write) -> Result<(), HuntError> {
+        let mut cbor = std::mem::take(&mut self.cbor);
+        let mut tokens = std::mem::take(&mut self.tokens);
+        cbor.clear();
+        tokens.clear();
+        let ts = transcode(line, &mut cbor, &mut tokens);
+        let r = self.process(line, ts, &cbor, &tokens, out);
+        self.cbor = cbor;
+        self.tokens = tokens;
+        r
+    }
+
+    /// Many EVE lines: the transcoding (most of the work) runs in parallel over groups of
+    /// lines, the rest (policy, archive order, declarations) in line order.
+    pub fn lines(&mut self, lines: &[&[u8]], out: &mut dyn Write) -> Result<(), HuntError> {
+        if lines.len() < PARALLEL_MIN_LINES {
+            for l in lines {
+                self.line(l, out)?;
+            }
+            return Ok(());
+        }
+        let groups: Vec<Transcoded> = lines
+            .par_chunks(PARALLEL_GROUP)
+            .map(|g| {
+                let mut t = Transcoded::default();
+                for l in g {
+                    let (c0, k0) = (t.cbor.len(), t.tokens.len());
+                    let ts = transcode(l, &mut t.cbor, &mut t.tokens);
+                    t.items.push((ts, c0..t.cbor.len(), k0..t.tokens.len()));
+                }
+                t
+            })
+            .collect();
+        for (g, ls) in groups.iter().zip(lines.chunks(PARALLEL_GROUP)) {
+            for ((ts, c, k), l) in g.items.iter().zip(ls) {
+                self.process(l, *ts, &g.cbor[c.clone()], &g.tokens[k.clone()], out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The ordered stage for one line, given its transcoding (`ts`: `None` when it is not a
+    /// JSON object).
+    fn process(
+        &mut self,
+        line: &[u8],
+        ts: Option<i64>,
+        cbor: &[u8],
+        tokens: &[u64],
+        out: &mut dyn Write,
+    ) -> Result<(), HuntError> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
         self.stats.events += 1;
-        // Fast path: transcode JSON to CBOR and collect the tokens in one pass; only events
-        // some policy filter may match are parsed into a `Value`.
-        self.cbor.clear();
-        self.tokens.clear();
-        let ts_raw = if line.len() > MAX_LINE {
-            None
-        } else {
-            store::transcode::json_to_cbor(line, &mut self.cbor, &mut self.tokens).ok()
-        };
-        let Some(ts_raw) = ts_raw else {
+        let Some(ts) = ts else {
             self.stats.bad_lines += 1;
             out.write_all(line)?;
             out.write_all(b"\n")?;
             return Ok(());
         };
-        let ts = ts_raw
-            .and_then(|r| std::str::from_utf8(r).ok())
-            .and_then(|r| r.strip_prefix('"')?.strip_suffix('"'))
-            .and_then(Timestamp::parse_eve)
-            .map_or(0, |t| i64::try_from(t.0 / 1000).unwrap_or(i64::MAX));
-        if !self.policy.is_active() || !self.policy.may_act(&self.tokens) {
+        // Only events some policy filter may match (by their exact tokens) are parsed.
+        if !self.policy.is_active() || !self.policy.may_act(tokens) {
             out.write_all(line)?;
             out.write_all(b"\n")?;
-            self.writer.append_cbor(ts, &self.cbor, &self.tokens)?;
+            self.writer.append_cbor(ts, cbor, tokens)?;
             self.stats.archived += 1;
             self.report_evictions(out)?;
             return Ok(());
@@ -154,7 +192,7 @@ impl Ingest {
         } else {
             out.write_all(line)?;
             out.write_all(b"\n")?;
-            self.writer.append_cbor(ts, &self.cbor, &self.tokens)?
+            self.writer.append_cbor(ts, cbor, tokens)?
         };
         self.stats.archived += 1;
         for (i, kind, decl) in &verdict.declare {
@@ -229,6 +267,35 @@ impl Ingest {
     }
 }
 
+/// Lines below which [`Ingest::lines`] does not bother going parallel.
+const PARALLEL_MIN_LINES: usize = 256;
+/// Lines per parallel transcoding task.
+const PARALLEL_GROUP: usize = 128;
+
+/// The transcodings of a group of lines: `(ts, cbor range, token range)` per line.
+#[derive(Default)]
+struct Transcoded {
+    cbor: Vec<u8>,
+    tokens: Vec<u64>,
+    items: Vec<(Option<i64>, std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+/// The parallel stage for one line: JSON to CBOR with tokens, and the event time (0 when it
+/// has none); `None` when the line is not an archivable JSON object.
+fn transcode(line: &[u8], cbor: &mut Vec<u8>, tokens: &mut Vec<u64>) -> Option<i64> {
+    if line.len() > MAX_LINE {
+        return None;
+    }
+    let ts_raw = store::transcode::json_to_cbor(line, cbor, tokens).ok()?;
+    Some(
+        ts_raw
+            .and_then(|r| std::str::from_utf8(r).ok())
+            .and_then(|r| r.strip_prefix('"')?.strip_suffix('"'))
+            .and_then(Timestamp::parse_eve)
+            .map_or(0, |t| i64::try_from(t.0 / 1000).unwrap_or(i64::MAX)),
+    )
+}
+
 /// The EVE `archive` event for an eviction, at time `ts_us`.
 pub fn eviction_event(e: &Eviction, ts_us: i64) -> Value {
     let ts =
@@ -296,10 +363,12 @@ impl IngestWriter {
                         c
                     };
                     let mut start = 0;
+                    let mut lines = Vec::with_capacity(1024);
                     while let Some(nl) = memchr::memchr(b'\n', &data[start..]) {
-                        ingest.line(&data[start..start + nl], &mut out)?;
+                        lines.push(&data[start..start + nl]);
                         start += nl + 1;
                     }
+                    ingest.lines(&lines, &mut out)?;
                     carry = data[start..].to_vec();
                     if carry.len() > MAX_LINE {
                         // A line this long is passed through as it is, never archived.
