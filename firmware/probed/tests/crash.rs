@@ -6,11 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{eve_events, probed};
 use serde_json::Value;
 use testkit::scenario::raiz0worm;
 use types::Timestamp;
@@ -18,25 +21,27 @@ use types::Timestamp;
 const WORM: &str = "http.status:200 AND _exists_:base64.functions";
 const EVERY_QUERY: &str = "event_type:dns AND dns.type:query";
 
-fn probed(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_probed"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "probed {args:?}: {stderr}\n{stdout}");
-    stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .or_else(|| {
-            stderr
-                .lines()
-                .rev()
-                .find_map(|l| serde_json::from_str(l).ok())
-        })
-        .unwrap_or(Value::Null)
+/// A DoC filter on every DNS query, declaring its client (about 1,000 assets in the
+/// scenario), without a retro-hunt.
+fn add_noisy_filter(d: &str) {
+    probed(&[
+        "filter",
+        "add",
+        "-d",
+        d,
+        "--name",
+        "noisy",
+        "--action",
+        "doc",
+        "--threat",
+        "T",
+        "--kill-chain",
+        "reconnaissance",
+        "--target",
+        "src_ip",
+        "--no-retro",
+        EVERY_QUERY,
+    ]);
 }
 
 /// Starts probed and SIGKILLs it once `ready()` holds (or after `after`); true when it was
@@ -190,24 +195,7 @@ fn kill_9_during_retro_hunt_resumes_without_duplicates() {
         pcap.to_str().unwrap(),
     ]);
     // Every DNS query declares its client: ~1000 DoCs and ~100k evidence events.
-    probed(&[
-        "filter",
-        "add",
-        "-d",
-        d,
-        "--name",
-        "noisy",
-        "--action",
-        "doc",
-        "--threat",
-        "T",
-        "--kill-chain",
-        "reconnaissance",
-        "--target",
-        "src_ip",
-        "--no-retro",
-        EVERY_QUERY,
-    ]);
+    add_noisy_filter(d);
     let reference = tmp.path().join("reference");
     copy_dir(&data, &reference);
     let r = reference.to_str().unwrap();
@@ -286,33 +274,9 @@ fn kill_9_while_declaring_keeps_every_reported_doc() {
     let pcap = scenario(tmp.path(), 100_000);
     let data = tmp.path().join("data");
     let d = data.to_str().unwrap();
-    probed(&[
-        "filter",
-        "add",
-        "-d",
-        d,
-        "--name",
-        "noisy",
-        "--action",
-        "doc",
-        "--threat",
-        "T",
-        "--kill-chain",
-        "reconnaissance",
-        "--target",
-        "src_ip",
-        "--no-retro",
-        EVERY_QUERY,
-    ]);
+    add_noisy_filter(d);
     let eve = tmp.path().join("eve.json");
-    let reported = || -> Vec<Value> {
-        std::fs::read_to_string(&eve)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|e| e["event_type"] == "doc")
-            .collect()
-    };
+    let reported = || eve_events(&eve, "doc");
     let killed = kill_when(
         &[
             "replay",
@@ -428,12 +392,7 @@ fn full_disk_evicts_oldest_archive_data_and_keeps_docs() {
     .len() as u64;
     assert_eq!(s["packets"].as_u64().unwrap(), frames);
     assert!(s["archive"]["evictions"].as_u64().unwrap() > 0, "{s}");
-    let evictions: Vec<Value> = std::fs::read_to_string(&eve)
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| e["event_type"] == "archive")
-        .collect();
+    let evictions = eve_events(&eve, "archive");
     assert!(!evictions.is_empty());
     assert!(
         evictions

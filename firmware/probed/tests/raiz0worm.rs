@@ -7,41 +7,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use common::{eve_events, probed};
 use serde_json::Value;
 use testkit::scenario::raiz0worm;
 use types::Timestamp;
 
 const FILTER: &str = "http.status:200 AND _exists_:base64.functions";
 const SECRET: &str = "s3cret-hook-key";
-
-fn probed(args: &[&str]) -> (Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_probed"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "probed {args:?}: {stderr}\n{stdout}");
-    let json = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .or_else(|| {
-            stderr
-                .lines()
-                .rev()
-                .find_map(|l| serde_json::from_str(l).ok())
-        })
-        .unwrap_or(Value::Null);
-    (json, stderr)
-}
 
 /// Accepted deliveries: (delivery id, signature header, body).
 type Received = Arc<Mutex<Vec<(String, String, String)>>>;
@@ -137,7 +117,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
 
     // Archive 60 days.
     let eve = tmp.path().join("eve.json");
-    let (sum, _) = probed(&[
+    let sum = probed(&[
         "replay",
         "-d",
         d,
@@ -157,7 +137,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
     assert_eq!(sum["archive"]["archived"].as_u64().unwrap(), events);
 
     // Two clauses narrow 100k+ events to exactly the worm's HTTP transactions.
-    let (h, _) = probed(&[
+    let h = probed(&[
         "hunt",
         "-d",
         d,
@@ -181,7 +161,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
         let decoded = s["base64"]["decoded"].to_string();
         assert!(decoded.contains("Raiz0WorM"), "{s}");
     }
-    let (one, _) = probed(&[
+    let one = probed(&[
         "hunt",
         "-d",
         d,
@@ -193,7 +173,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
         one["count"].as_u64().unwrap() > 12,
         "the base64 clause alone also finds the 404 probes"
     );
-    let (other, _) = probed(&[
+    let other = probed(&[
         "hunt",
         "-d",
         d,
@@ -204,7 +184,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
     assert!(other["count"].as_u64().unwrap() > 300);
 
     // The filter becomes a DoC action: declarations for the archived past, dated by the events.
-    let (r, _) = probed(&[
+    let r = probed(&[
         "filter",
         "add",
         "-d",
@@ -229,7 +209,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
     ]);
     assert_eq!(r["matched"], 12, "{r}");
     assert_eq!(r["created"].as_array().unwrap().len(), 3, "{r}");
-    let (docs, _) = probed(&["doc", "ls", "-d", d, "--json"]);
+    let docs = probed(&["doc", "ls", "-d", d, "--json"]);
     let docs = docs.as_array().unwrap().clone();
     assert_eq!(docs.len(), 3);
     for v in ["10.1.0.10", "10.1.0.11", "10.1.0.12"] {
@@ -245,7 +225,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
     }
 
     // Again: nothing new.
-    let (again, _) = probed(&[
+    let again = probed(&[
         "hunt",
         "-d",
         d,
@@ -268,7 +248,7 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
     );
     let pcap2 = tmp.path().join("live.pcap");
     write_pcap(&pcap2, &live.capture);
-    let (sum2, _) = probed(&[
+    let sum2 = probed(&[
         "replay",
         "-d",
         d,
@@ -280,16 +260,11 @@ fn raiz0worm_hunt_to_declarations_exactly_once() {
     ]);
     assert_eq!(sum2["archive"]["docs_created"], 1, "{sum2}");
     assert_eq!(sum2["archive"]["evidence_added"], 1, "{sum2}");
-    let doc_events: Vec<Value> = std::fs::read_to_string(&eve)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["event_type"] == "doc")
-        .collect();
+    let doc_events = eve_events(&eve, "doc");
     assert_eq!(doc_events.len(), 1);
     assert_eq!(doc_events[0]["doc"]["asset"], "10.1.0.13");
     assert_eq!(doc_events[0]["doc"]["origin"], "live");
-    let (docs, _) = probed(&["doc", "ls", "-d", d, "--json"]);
+    let docs = probed(&["doc", "ls", "-d", d, "--json"]);
     assert_eq!(docs.as_array().unwrap().len(), 4);
 
     // Every DoC reached the receiver exactly once, after 3 refused attempts, signed.
