@@ -2,6 +2,9 @@
 
 use std::sync::OnceLock;
 
+/// Longest field name a suggestion is looked for (edit distances cost length squared).
+const MAX_SUGGEST_LEN: usize = 64;
+
 /// The catalog, one path per line (see the file's header).
 const CATALOG: &str = include_str!("../fields.txt");
 
@@ -53,9 +56,16 @@ pub fn is_known(field: &str) -> bool {
 /// The known field nearest to `field`, if any is close.
 pub fn suggest(field: &str) -> Option<&'static str> {
     let c = catalog();
+    if field.len() > MAX_SUGGEST_LEN {
+        return None;
+    }
     let mut best: Option<(f64, &'static str)> = None;
     for n in &c.names {
         let n = n.strip_suffix(".*").unwrap_or(n);
+        // Names of very different length are never near: skip the edit distance.
+        if n.len().abs_diff(field.len()) > 4 {
+            continue;
+        }
         let score = strsim::normalized_damerau_levenshtein(field, n)
             .max(strsim::jaro_winkler(field, n) - 0.1);
         if best.is_none_or(|(b, _)| score > b) {

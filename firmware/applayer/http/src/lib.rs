@@ -214,6 +214,8 @@ pub mod fuzzing {
         if cfgb & 16 != 0 {
             cfg.double_decode_path = true;
             cfg.double_decode_query = true;
+            // The derived base64 fields scan URIs, headers and bodies.
+            cfg.base64 = true;
         }
         if cfgb & 64 != 0 {
             cfg.inspect = true;
