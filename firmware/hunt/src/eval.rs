@@ -52,6 +52,16 @@ pub fn values_at<'a>(ev: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
                     if let Some(c) = m.get(*first) {
                         go(c, rest, out);
                     }
+                    // Keys may hold dots themselves (flowint and metadata names such as
+                    // `http.anomaly.count`): try the longer keys too.
+                    let mut key = (*first).to_owned();
+                    for (i, p) in rest.iter().enumerate() {
+                        key.push('.');
+                        key.push_str(p);
+                        if let Some(c) = m.get(&key) {
+                            go(c, &rest[i + 1..], out);
+                        }
+                    }
                 }
             },
             _ => {
@@ -253,9 +263,11 @@ pub enum Pre {
 impl Pre {
     /// The pre-check for `n`.
     pub fn new(n: &Node) -> Pre {
+        // The last path segment's bytes (not its CBOR key encoding: a key may hold dots, as
+        // in `metadata.flowints.http.anomaly.count`, and then the segment is only its tail).
         let key = |f: &str| match f.rsplit('.').next() {
             Some(k) if !k.is_empty() => Pre::Key(Box::new(
-                memchr::memmem::Finder::new(&store::key_needle(k)).into_owned(),
+                memchr::memmem::Finder::new(k.as_bytes()).into_owned(),
             )),
             _ => Pre::All,
         };
@@ -330,6 +342,9 @@ mod tests {
         assert!(m("evil.example", &e));
         assert!(m("-event_type:dns", &e));
         assert!(m("http:*", &e));
+        let fi = serde_json::json!({"metadata": {"flowints": {"http.anomaly.count": 3}}});
+        assert!(m("metadata.flowints.http.anomaly.count:3", &fi));
+        assert!(m("metadata.flowints.http.anomaly.count:>2", &fi));
     }
 
     #[test]
@@ -355,6 +370,25 @@ mod tests {
             assert!(matches(&n, &e), "{q}");
             assert!(may_match(&n, &bloom), "{q}");
         }
+        // The byte pre-check never drops a match either (the event as archived CBOR).
+        let mut cbor = Vec::new();
+        store::transcode::json_to_cbor(
+            &serde_json::to_vec(&e).unwrap(),
+            &mut cbor,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        for q in [
+            "event_type:http AND http.status:200",
+            "http.request_headers.name:x-a",
+            "_exists_:base64.functions",
+        ] {
+            assert!(
+                Pre::new(&parse(q, &|_| Ok(())).unwrap()).may_match(&cbor),
+                "{q}"
+            );
+        }
+        assert!(!Pre::new(&parse("tls.sni:x", &|_| Ok(())).unwrap()).may_match(&cbor));
         for q in [
             "event_type:dns",
             "_exists_:tls.sni",

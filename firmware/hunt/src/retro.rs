@@ -64,6 +64,19 @@ fn cursor_key(filter: &str) -> Vec<u8> {
     format!("retro/{filter}").into_bytes()
 }
 
+/// "Now" for look-backs over the archive (retro-hunt windows, `--since 7d`): the newest
+/// archived event, unless a few bogus timestamps put it more than a day ahead of the archive's
+/// robust now ([`store::Archive::now`]); `None` for an empty archive.
+pub fn archive_now(archive: &store::Archive) -> Result<Option<i64>, HuntError> {
+    let Some(newest) = archive.stats()?.newest_ts else {
+        return Ok(None);
+    };
+    Ok(Some(match archive.now()? {
+        Some(n) if newest > n.saturating_add(86_400_000_000) => n,
+        _ => newest,
+    }))
+}
+
 /// The stored cursor of `filter`'s retro-hunt.
 pub fn cursor(store: &Store, filter: &str) -> Result<Option<Cursor>, HuntError> {
     Ok(store
@@ -97,13 +110,7 @@ pub fn retro_hunt(
     let mut cur = match cursor(store, &c.filter.name)? {
         Some(cur) if !cur.done => cur,
         _ => {
-            // The newest archived event, unless a few bogus timestamps put it far ahead of
-            // the archive's robust "now".
-            let newest = archive.stats()?.newest_ts.unwrap_or(0);
-            let newest = match archive.now()? {
-                Some(n) if newest > n.saturating_add(86_400_000_000) => n,
-                _ => newest,
-            };
+            let newest = archive_now(&archive)?.unwrap_or(0);
             Cursor {
                 since_us: newest.saturating_sub(i64::from(days) * 86_400_000_000),
                 until_us: newest,

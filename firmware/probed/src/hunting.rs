@@ -69,6 +69,19 @@ fn open(dir: &Path) -> Result<Store> {
     Store::open(dir).with_context(|| format!("data directory {}", dir.display()))
 }
 
+/// [`open`] for commands that only make sense on an existing data directory.
+fn open_existing(dir: &Path) -> Result<Store> {
+    if !dir.join("state").is_dir() {
+        bail!(
+            "{}: not a data directory (create one with `probed replay -d {}` or `probed filter add -d {}`)",
+            dir.display(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    open(dir)
+}
+
 fn fail(cmd: &str, e: anyhow::Error) -> ExitCode {
     eprintln!("probed {cmd}: {e:#}");
     ExitCode::from(2)
@@ -112,7 +125,7 @@ pub(crate) fn hunt(args: HuntArgs) -> ExitCode {
 }
 
 fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
-    let store = open(&args.data_dir)?;
+    let store = open_existing(&args.data_dir)?;
     if let Some(name) = &args.retro {
         return run_retro(
             &store,
@@ -127,7 +140,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     let node = hunt::parse_query(q)
         .map_err(|e| anyhow!("{e}\n  {q}\n  {}^", " ".repeat(e.column.saturating_sub(1))))?;
     let archive = store.archive();
-    let newest = archive.stats()?.newest_ts.unwrap_or(0);
+    let newest = retro::archive_now(&archive)?.unwrap_or(0);
     let mut opts = search::SearchOptions {
         since_us: args
             .since
@@ -431,7 +444,7 @@ fn run_filter(cmd: FilterCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         FilterCommand::Ls { data_dir, json } => {
-            let store = open(&data_dir)?;
+            let store = open_existing(&data_dir)?;
             let mut fs = hunt::list_filters(&store)?;
             fs.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
             let mut out = io::stdout().lock();
@@ -473,7 +486,7 @@ fn run_filter(cmd: FilterCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         FilterCommand::Show { data_dir, name } => {
-            let store = open(&data_dir)?;
+            let store = open_existing(&data_dir)?;
             let f = hunt::get_filter(&store, &name)?
                 .ok_or_else(|| anyhow!("no filter named `{name}`"))?;
             let c = hunt::filter_counts(&store, &name)?;
@@ -485,7 +498,7 @@ fn run_filter(cmd: FilterCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         FilterCommand::Rm { data_dir, name } => {
-            let store = open(&data_dir)?;
+            let store = open_existing(&data_dir)?;
             if !hunt::remove_filter(&store, &name)? {
                 bail!("no filter named `{name}`");
             }
@@ -525,7 +538,7 @@ pub(crate) fn doc(cmd: DocCommand) -> ExitCode {
             threat,
             json,
         } = cmd;
-        let store = open(&data_dir)?;
+        let store = open_existing(&data_dir)?;
         let mut docs = hunt::docs::DocStore::new(store).list()?;
         docs.retain(|d| threat.as_ref().is_none_or(|t| &d.threat == t));
         let mut out = io::stdout().lock();
@@ -593,7 +606,7 @@ pub(crate) fn webhook(cmd: WebhookCommand) -> ExitCode {
                 println!("webhook `{}` stored", w.name);
             }
             WebhookCommand::Ls { data_dir, json } => {
-                let store = open(&data_dir)?;
+                let store = open_existing(&data_dir)?;
                 let hooks = hunt::list_webhooks(&store)?;
                 let pending = export::pending(&store);
                 if json {
@@ -616,14 +629,14 @@ pub(crate) fn webhook(cmd: WebhookCommand) -> ExitCode {
                 }
             }
             WebhookCommand::Rm { data_dir, name } => {
-                let store = open(&data_dir)?;
+                let store = open_existing(&data_dir)?;
                 if !hunt::remove_webhook(&store, &name)? {
                     bail!("no webhook named `{name}`");
                 }
                 println!("webhook `{name}` removed");
             }
             WebhookCommand::Deliver { data_dir, wait } => {
-                let store = open(&data_dir)?;
+                let store = open_existing(&data_dir)?;
                 let wait = parse_duration(&wait).context("--wait")?;
                 let rep = export::deliver(&store, wait)?;
                 print_delivery_to(&mut io::stdout().lock(), &rep)?;

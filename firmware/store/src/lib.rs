@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use archive::{
-    decode_event, key_needle, Archive, ArchiveConfig, ArchiveStats, ArchiveWriter, BlockInfo,
-    EventRef, EvictReason, Eviction, RawEvents,
+    decode_event, Archive, ArchiveConfig, ArchiveStats, ArchiveWriter, BlockInfo, EventRef,
+    EvictReason, Eviction, RawEvents,
 };
 pub use bloom::Bloom;
 pub use tokens::{
