@@ -24,6 +24,8 @@ use crate::HuntError;
 const CHANNEL_CHUNKS: usize = 16;
 /// Longest event line accepted; a longer one is passed through unarchived and counted.
 pub const MAX_LINE: usize = 16 << 20;
+/// Store failures logged one by one (the rest are counted in [`IngestStats::store_errors`]).
+const MAX_LOGGED_STORE_ERRORS: u64 = 10;
 /// Outbox key prefix of notify deliveries.
 pub const OUTBOX_EVENT_PREFIX: &[u8] = b"event/";
 
@@ -46,6 +48,8 @@ pub struct IngestStats {
     pub notified: u64,
     /// Archive evictions (segments removed, blocks dropped).
     pub evictions: u64,
+    /// Events the data directory failed to archive or declare for (logged).
+    pub store_errors: u64,
 }
 
 /// Policy, archive and DoCs for one data directory.
@@ -170,8 +174,10 @@ impl Ingest {
         if !self.policy.is_active() || !self.policy.may_act(tokens) {
             out.write_all(line)?;
             out.write_all(b"\n")?;
-            self.writer.append_cbor(ts, cbor, tokens)?;
-            self.stats.archived += 1;
+            let r = self.writer.append_cbor(ts, cbor, tokens);
+            if self.stored(r).is_some() {
+                self.stats.archived += 1;
+            }
             self.report_evictions(out)?;
             return Ok(());
         }
@@ -188,25 +194,33 @@ impl Ingest {
         }
         let r = if verdict.tagged {
             write_json(out, &ev)?;
-            self.writer.append(ts, &ev)?
+            self.writer.append(ts, &ev)
         } else {
             out.write_all(line)?;
             out.write_all(b"\n")?;
-            self.writer.append_cbor(ts, cbor, tokens)?
+            self.writer.append_cbor(ts, cbor, tokens)
+        };
+        // Declarations refer to the archived copy; an event that could not be archived is
+        // still written, and counted.
+        let Some(r) = self.stored(r) else {
+            return Ok(());
         };
         self.stats.archived += 1;
         for (i, kind, decl) in &verdict.declare {
             let name = self.policy.filters()[*i].filter.name.clone();
-            let d =
-                self.docs
-                    .declare(&name, *kind, decl, &ev, ts, r, Origin::Live, &self.webhooks)?;
+            let d = self
+                .docs
+                .declare(&name, *kind, decl, &ev, ts, r, Origin::Live, &self.webhooks);
+            let Some(d) = self.stored(d) else { continue };
             self.stats.evidence_added += d.evidence_added;
             for doc in d.created {
                 self.stats.docs_created += 1;
                 let de = doc_event(&doc, &ev);
                 write_json(out, &de)?;
-                self.writer.append(ts, &de)?;
-                self.stats.archived += 1;
+                let a = self.writer.append(ts, &de);
+                if self.stored(a).is_some() {
+                    self.stats.archived += 1;
+                }
             }
         }
         if !verdict.notify.is_empty() && !self.webhooks.is_empty() {
@@ -219,8 +233,10 @@ impl Ingest {
                 k.extend_from_slice(w.as_bytes());
                 ops.push(Op::Put(Tree::Outbox, k, body.clone()));
             }
-            self.store.commit(&ops)?;
-            self.stats.notified += 1;
+            let c = self.store.commit(&ops);
+            if self.stored(c).is_some() {
+                self.stats.notified += 1;
+            }
         }
         self.report_evictions(out)?;
         Ok(())
@@ -234,23 +250,47 @@ impl Ingest {
             let ts = self.writer.now().unwrap_or(e.max_ts).max(e.max_ts);
             let ev = eviction_event(&e, ts);
             write_json(out, &ev)?;
-            self.writer.append(ts, &ev)?;
-            self.stats.archived += 1;
+            let a = self.writer.append(ts, &ev);
+            if self.stored(a).is_some() {
+                self.stats.archived += 1;
+            }
         }
         Ok(())
     }
 
-    /// Seals and syncs the archive and adds this run's filter counters to the stored ones.
+    /// The value of a state write, or `None` after counting and logging its failure: the
+    /// probe goes on writing events when the data directory fails (the count, and the log,
+    /// say what was not archived or declared).
+    fn stored<T>(&mut self, r: Result<T, impl Into<HuntError>>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.stats.store_errors += 1;
+                if self.stats.store_errors <= MAX_LOGGED_STORE_ERRORS {
+                    tracing::error!("data directory: {}; event written, not archived", e.into());
+                }
+                None
+            }
+        }
+    }
+
+    /// Seals and syncs the archive and adds this run's filter counters to the stored ones. A
+    /// failing data directory is counted in [`IngestStats::store_errors`], not an error: the
+    /// events were written.
     pub fn finish(mut self, out: &mut dyn Write) -> Result<IngestStats, HuntError> {
-        self.writer.flush()?;
+        let f = self.writer.flush();
+        self.stored(f);
         self.report_evictions(out)?;
-        self.writer.flush()?;
+        let f = self.writer.flush();
+        self.stored(f);
         let mut ops = Vec::new();
         for (c, n) in self.policy.filters().iter().zip(self.policy.counts()) {
             let key = format!("counts/{}", c.filter.name).into_bytes();
             let mut total: Counts = self
                 .store
-                .get(Tree::Policy, &key)?
+                .get(Tree::Policy, &key)
+                .ok()
+                .flatten()
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
             total.seen += n.seen;
@@ -261,8 +301,8 @@ impl Ingest {
                 serde_json::to_vec(&total).unwrap_or_default(),
             ));
         }
-        self.store.commit(&ops)?;
-        self.store.flush()?;
+        let c = self.store.commit(&ops).and_then(|_| self.store.flush());
+        self.stored(c);
         Ok(self.stats)
     }
 }

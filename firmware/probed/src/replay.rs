@@ -338,6 +338,13 @@ fn print_summary(
             h.notified,
             h.evictions
         );
+        if h.store_errors > 0 {
+            let _ = writeln!(
+                e,
+                "  data directory errors: {} events written but not archived or declared for (see the log)",
+                h.store_errors
+            );
+        }
     }
     if let Some(d) = delivery {
         let _ = crate::hunting::print_delivery_to(&mut e, d);

@@ -417,6 +417,59 @@ fn full_disk_evicts_oldest_archive_data_and_keeps_docs() {
     );
 }
 
+#[test]
+fn a_disk_too_small_for_anything_never_fails_the_run() {
+    if !nix_is_root() {
+        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("tiny");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=3m",
+            "tmpfs",
+            mnt.to_str().unwrap(),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    struct Unmount(PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let pcap = scenario(tmp.path(), 100_000);
+    let data = mnt.join("data");
+    let d = data.to_str().unwrap();
+    // A reserve of 0 is raised to the floor the state database needs; the archive keeps what
+    // fits, newest first, and the run ends normally.
+    let s = probed(&[
+        "replay",
+        "-d",
+        d,
+        "--no-progress",
+        "--json",
+        "--archive-min-free",
+        "0",
+        "-o",
+        "/dev/null",
+        pcap.to_str().unwrap(),
+    ]);
+    assert!(s["archive"]["evictions"].as_u64().unwrap() > 10, "{s}");
+    assert_eq!(s["archive"]["store_errors"], 0, "{s}");
+    assert!(hunt_all_clean(d) > 0);
+}
+
 fn nix_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()

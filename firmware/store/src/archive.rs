@@ -46,6 +46,11 @@ pub const DEFAULT_BLOCK_BYTES: usize = 1 << 20;
 pub const MAX_BLOCK_RAW: usize = 64 << 20;
 /// Default segment size.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+/// Free space always kept, whatever the configuration says: the state database needs room to
+/// write DoCs and the archive index when the disk is otherwise full.
+pub const MIN_FREE_FLOOR: u64 = 2 << 20;
+/// Dropped blocks logged one by one (the rest only become `disk_full` evictions).
+const MAX_LOGGED_DROPS: u64 = 10;
 /// Sealed blocks whose median times make the archive's "now" ([`ArchiveWriter::now`]).
 pub const RECENT_BLOCKS: usize = 5;
 /// Largest free-space reserve picked by default (5 % of the file system, at most this).
@@ -485,6 +490,7 @@ pub struct ArchiveWriter {
     recent: std::collections::VecDeque<i64>,
     evictions: Vec<Eviction>,
     appended: u64,
+    dropped_blocks: u64,
 }
 
 impl fmt::Debug for ArchiveWriter {
@@ -536,6 +542,7 @@ impl ArchiveWriter {
             recent: std::collections::VecDeque::with_capacity(RECENT_BLOCKS),
             evictions: Vec::new(),
             appended: 0,
+            dropped_blocks: 0,
         })
     }
 
@@ -642,7 +649,10 @@ impl ArchiveWriter {
             Ok(o) => o,
             Err(e) => {
                 // Nothing older left to free: the block is lost, and said so.
-                tracing::warn!("archive: block of {} events dropped: {e}", b.count);
+                self.dropped_blocks += 1;
+                if self.dropped_blocks <= MAX_LOGGED_DROPS {
+                    tracing::warn!("archive: block of {} events dropped: {e}", b.count);
+                }
                 self.evictions.push(Eviction {
                     reason: EvictReason::DiskFull,
                     segment: 0,
@@ -858,7 +868,8 @@ impl ArchiveWriter {
         let reserve = self
             .cfg
             .min_free_bytes
-            .unwrap_or_else(|| (total / 20).min(MAX_DEFAULT_MIN_FREE));
+            .unwrap_or_else(|| (total / 20).min(MAX_DEFAULT_MIN_FREE))
+            .max(MIN_FREE_FLOOR);
         free < reserve
     }
 
@@ -883,7 +894,10 @@ impl ArchiveWriter {
         let Some(m) = self.segments.remove(&id) else {
             return Ok(());
         };
-        drop_index(&self.store, id, &m)?;
+        // The file goes even when the index cannot be updated (a full disk can make the
+        // database fail): freeing space comes first, and the next open drops index entries
+        // whose file is missing.
+        let dropped = drop_index(&self.store, id, &m);
         let path = segment_path(&self.dir, id);
         if let Err(e) = std::fs::remove_file(&path) {
             if e.kind() != std::io::ErrorKind::NotFound {
@@ -902,7 +916,7 @@ impl ArchiveWriter {
             min_ts: m.min_ts,
             max_ts: m.max_ts,
         });
-        Ok(())
+        dropped
     }
 }
 
