@@ -66,14 +66,6 @@ pub struct Ingest {
     tokens: Vec<u64>,
 }
 
-/// The time of an EVE event in µs (0 when it has none).
-pub fn event_ts(ev: &Value) -> i64 {
-    ev.get("timestamp")
-        .and_then(Value::as_str)
-        .and_then(Timestamp::parse_eve)
-        .map_or(0, |t| i64::try_from(t.0 / 1000).unwrap_or(i64::MAX))
-}
-
 fn write_json(out: &mut dyn Write, v: &Value) -> io::Result<()> {
     let mut b = serde_json::to_vec(v).map_err(io::Error::other)?;
     b.push(b'\n');

@@ -665,7 +665,7 @@ impl ArchiveWriter {
             }
         };
         let Some(seg) = self.seg.as_mut() else {
-            unreachable!("write_record opened a segment")
+            return Err(no_segment());
         };
         let m = &mut seg.meta;
         if m.events == 0 {
@@ -732,7 +732,7 @@ impl ArchiveWriter {
         let mut tried_eviction = false;
         loop {
             let Some(seg) = self.seg.as_mut() else {
-                unreachable!("segment opened above")
+                return Err(no_segment());
             };
             let offset = seg.meta.bytes;
             match seg.file.write_all_at(rec, offset) {
@@ -1093,6 +1093,15 @@ pub fn fuzz_record(data: &[u8]) {
     rec.extend_from_slice(data);
     let _ = decode_record(&rec);
     let _ = BlockInfo::decode(0, data);
+}
+
+/// The writer lost its open segment (cannot happen: `write_record` opens one first); an error
+/// rather than a panic all the same.
+fn no_segment() -> StoreError {
+    StoreError::Corrupt {
+        what: "archive writer".into(),
+        why: "no open segment".into(),
+    }
 }
 
 /// Removes a segment's index entries and metadata (one transaction).
