@@ -210,6 +210,12 @@ impl TokenLookup for Bloom {
     }
 }
 
+impl TokenLookup for store::BloomRef<'_> {
+    fn may_hold(&self, token: u64) -> bool {
+        store::BloomRef::may_hold(self, token)
+    }
+}
+
 impl TokenLookup for [u64] {
     fn may_hold(&self, token: u64) -> bool {
         self.contains(&token)

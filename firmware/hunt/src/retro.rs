@@ -136,12 +136,14 @@ pub fn retro_hunt(
         Ok(())
     };
     save(&cur)?;
-    let blocks = archive.blocks_from(cur.next_block, Some(cur.since_us), Some(cur.until_us))?;
-    rep.blocks = blocks.len();
-    let candidates: Vec<_> = blocks
-        .iter()
-        .filter(|(_, i)| may_match(&c.node, &i.bloom))
-        .collect();
+    let (in_range, blocks) = archive.candidate_blocks(
+        cur.next_block,
+        Some(cur.since_us),
+        Some(cur.until_us),
+        &|b| may_match(&c.node, b),
+    )?;
+    rep.blocks = in_range;
+    let candidates: Vec<_> = blocks.iter().collect();
     let total = candidates.len();
     let pre = crate::eval::Pre::new(&c.node);
     let mut done = 0;

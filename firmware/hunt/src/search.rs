@@ -127,12 +127,9 @@ pub fn search(
     opts: &SearchOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<SearchResult, HuntError> {
-    let blocks = archive.blocks(opts.since_us, opts.until_us)?;
-    let total = blocks.len();
-    let candidates: Vec<&(u64, BlockInfo)> = blocks
-        .iter()
-        .filter(|(_, info)| may_match(node, &info.bloom))
-        .collect();
+    let (total, blocks) =
+        archive.candidate_blocks(0, opts.since_us, opts.until_us, &|b| may_match(node, b))?;
+    let candidates: Vec<&(u64, BlockInfo)> = blocks.iter().collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let pre = crate::eval::Pre::new(node);
     let nf = opts.top_fields.len();

@@ -32,7 +32,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bloom::Bloom;
+use crate::bloom::{Bloom, BloomRef};
 use crate::tokens::{event_tokens, TokenSet};
 use crate::{Op, Store, StoreError, Tree};
 
@@ -380,6 +380,59 @@ impl Archive {
             out.push((id, info));
         }
         Ok(out)
+    }
+
+    /// Blocks from id `first` on that overlap `[since, until]` and whose bloom filter `keep`
+    /// accepts, tested in place in the index (only accepted blocks are copied out); also the
+    /// number of blocks in the time range.
+    pub fn candidate_blocks(
+        &self,
+        first: u64,
+        since: Option<i64>,
+        until: Option<i64>,
+        keep: &dyn Fn(&BloomRef<'_>) -> bool,
+    ) -> Result<(usize, Vec<(u64, BlockInfo)>), StoreError> {
+        let mut out = Vec::new();
+        let mut in_range = 0;
+        let mut bad: Option<StoreError> = None;
+        self.store
+            .visit_from(Tree::ArchiveIndex, &first.to_be_bytes(), &mut |k, v| {
+                let id = key_u64(k);
+                if v.len() < INFO_FIXED || v[0] != 1 {
+                    bad = Some(StoreError::Corrupt {
+                        what: format!("archive_index/{id}"),
+                        why: "short or unknown version".into(),
+                    });
+                    return false;
+                }
+                let mut r = Reader(&v[1 + 8 + 8 + 4 + 4..INFO_FIXED]);
+                let (min_ts, max_ts) = (r.u64() as i64, r.u64() as i64);
+                if since.is_some_and(|s| max_ts < s) || until.is_some_and(|u| min_ts > u) {
+                    return true;
+                }
+                in_range += 1;
+                let Some(bloom) = BloomRef::new(&v[INFO_FIXED..]) else {
+                    bad = Some(StoreError::Corrupt {
+                        what: format!("archive_index/{id}"),
+                        why: "bloom size".into(),
+                    });
+                    return false;
+                };
+                if keep(&bloom) {
+                    match BlockInfo::decode(id, v) {
+                        Ok(info) => out.push((id, info)),
+                        Err(e) => {
+                            bad = Some(e);
+                            return false;
+                        }
+                    }
+                }
+                true
+            })?;
+        match bad {
+            Some(e) => Err(e),
+            None => Ok((in_range, out)),
+        }
     }
 
     /// The events of a block, `(ts_us, event)` in archive order.

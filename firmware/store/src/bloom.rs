@@ -86,6 +86,30 @@ impl Bloom {
     }
 }
 
+/// A bloom filter read in place from [`Bloom::to_bytes`] output (the archive index), without
+/// copying it.
+#[derive(Debug, Clone, Copy)]
+pub struct BloomRef<'a>(&'a [u8]);
+
+impl<'a> BloomRef<'a> {
+    /// Views `b`; `None` unless it is a valid filter (see [`Bloom::from_bytes`]).
+    pub fn new(b: &'a [u8]) -> Option<BloomRef<'a>> {
+        let words = b.len() / 8;
+        (b.len().is_multiple_of(8)
+            && words.is_power_of_two()
+            && words * 64 >= MIN_BITS
+            && words * 64 <= MAX_BLOOM_BITS)
+            .then_some(BloomRef(b))
+    }
+
+    /// False when `token` was certainly never inserted.
+    pub fn may_hold(&self, token: u64) -> bool {
+        // Bit p of the little-endian words is bit p % 8 of byte p / 8.
+        Bloom::positions(self.0.len() / 8, token)
+            .all(|p| self.0.get(p / 8).is_some_and(|b| b & (1 << (p % 8)) != 0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,8 +127,15 @@ mod tests {
             .filter(|t| b.may_hold(t.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
             .count();
         assert!(fp < 3000, "{fp} false positives in 100000");
-        let back = Bloom::from_bytes(&b.to_bytes()).unwrap();
+        let bytes = b.to_bytes();
+        let back = Bloom::from_bytes(&bytes).unwrap();
         assert_eq!(back, b);
+        let r = BloomRef::new(&bytes).unwrap();
+        for t in 0..5000u64 {
+            let t = t.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            assert_eq!(r.may_hold(t), b.may_hold(t));
+        }
+        assert!(BloomRef::new(&bytes[1..]).is_none());
         assert!(Bloom::from_bytes(&[0; 24]).is_none());
     }
 }

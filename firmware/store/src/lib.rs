@@ -28,7 +28,7 @@ pub use archive::{
     decode_event, Archive, ArchiveConfig, ArchiveStats, ArchiveWriter, BlockInfo, EventRef,
     EvictReason, Eviction, RawEvents,
 };
-pub use bloom::Bloom;
+pub use bloom::{Bloom, BloomRef};
 pub use tokens::{
     event_tokens, exists_token, fold, scalar_text, value_token, TokenSet, MAX_TOKEN_DEPTH,
 };
@@ -273,6 +273,23 @@ impl Store {
             r.map(|(k, v)| (k.to_vec(), v.to_vec()))
                 .map_err(|e| self.err(e))
         })
+    }
+
+    /// Calls `f(key, value)` from `start` on, in key order, without copying, until it returns
+    /// false.
+    pub fn visit_from(
+        &self,
+        t: Tree,
+        start: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        for r in self.tree(t).range(start.to_vec()..) {
+            let (k, v) = r.map_err(|e| self.err(e))?;
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The last `n` keys and values of a tree, last first.
