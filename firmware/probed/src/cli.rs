@@ -7,8 +7,10 @@ use clap::{Args, Parser, Subcommand};
 /// Network detection and response probe.
 ///
 /// `probed` turns packets into Suricata-compatible EVE JSON events: flows, HTTP, TLS, DNS,
-/// files and anomalies. `probed replay` analyses capture files offline; the live daemon,
-/// signatures, hunting and fleet management come as further subcommands.
+/// files, anomalies and alerts from Suricata rules. `probed replay` analyses capture files
+/// offline (with `-d DIR`, archiving events and applying hunt policies); `probed hunt`,
+/// `filter`, `doc` and `webhook` hunt in the archive and turn filters into Declarations of
+/// Compromise. The live daemon and fleet management come as further subcommands.
 #[derive(Debug, Parser)]
 #[command(name = "probed", version, propagate_version = true)]
 pub(crate) struct Cli {
