@@ -221,25 +221,6 @@ impl DocStore {
         }
         Ok(v)
     }
-
-    /// Evidence refs of a DoC.
-    pub fn evidence(&self, id: u64) -> Result<Vec<EventRef>, HuntError> {
-        let mut v = Vec::new();
-        for kv in self.store.scan_prefix(Tree::DocEvidence, &id.to_be_bytes()) {
-            let (k, _) = kv?;
-            if k.len() == 20 {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&k[8..16]);
-                let mut i = [0u8; 4];
-                i.copy_from_slice(&k[16..20]);
-                v.push(EventRef {
-                    block: u64::from_be_bytes(b),
-                    index: u32::from_be_bytes(i),
-                });
-            }
-        }
-        Ok(v)
-    }
 }
 
 fn hex_key(k: &[u8]) -> String {

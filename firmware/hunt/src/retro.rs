@@ -143,12 +143,11 @@ pub fn retro_hunt(
         &|b| may_match(&c.node, b),
     )?;
     rep.blocks = in_range;
-    let candidates: Vec<_> = blocks.iter().collect();
-    let total = candidates.len();
+    let total = blocks.len();
     let pre = crate::eval::Pre::new(&c.node);
     let mut done = 0;
     progress(0, total);
-    for chunk in candidates.chunks(CHUNK_BLOCKS) {
+    for chunk in blocks.chunks(CHUNK_BLOCKS) {
         let found: Vec<Result<Vec<Hit>, String>> = chunk
             .par_iter()
             .map(|(id, info)| {

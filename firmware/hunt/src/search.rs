@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
-use store::{Archive, BlockInfo};
+use store::Archive;
 
 use crate::eval::{matches, may_match, values_at};
 
@@ -129,11 +129,10 @@ pub fn search(
 ) -> Result<SearchResult, HuntError> {
     let (total, blocks) =
         archive.candidate_blocks(0, opts.since_us, opts.until_us, &|b| may_match(node, b))?;
-    let candidates: Vec<&(u64, BlockInfo)> = blocks.iter().collect();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let pre = crate::eval::Pre::new(node);
     let nf = opts.top_fields.len();
-    let part = candidates
+    let part = blocks
         .par_iter()
         .map(|(id, info)| {
             let mut p = Partial {
@@ -184,7 +183,7 @@ pub fn search(
                 }
             }
             let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress(d, candidates.len());
+            progress(d, blocks.len());
             p
         })
         .reduce(Partial::default, |a, b| a.merge(b, opts.samples));

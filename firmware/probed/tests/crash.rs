@@ -318,35 +318,11 @@ fn kill_9_while_declaring_keeps_every_reported_doc() {
 
 #[test]
 fn full_disk_evicts_oldest_archive_data_and_keeps_docs() {
-    if !nix_is_root() {
-        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
-    let mnt = tmp.path().join("small");
-    std::fs::create_dir_all(&mnt).unwrap();
-    let ok = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=24m",
-            "tmpfs",
-            mnt.to_str().unwrap(),
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: cannot mount a tmpfs here");
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("small"), "24m") else {
         return;
-    }
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _guard = Unmount(mnt.clone());
+    };
+    let mnt = disk.0.clone();
     let pcap = scenario(tmp.path(), 200_000);
     let data = mnt.join("data");
     let d = data.to_str().unwrap();
@@ -419,35 +395,11 @@ fn full_disk_evicts_oldest_archive_data_and_keeps_docs() {
 
 #[test]
 fn a_disk_too_small_for_anything_never_fails_the_run() {
-    if !nix_is_root() {
-        eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
-    let mnt = tmp.path().join("tiny");
-    std::fs::create_dir_all(&mnt).unwrap();
-    let ok = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=3m",
-            "tmpfs",
-            mnt.to_str().unwrap(),
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: cannot mount a tmpfs here");
+    let Some(disk) = Tmpfs::mount(&tmp.path().join("tiny"), "3m") else {
         return;
-    }
-    struct Unmount(PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(&self.0).status();
-        }
-    }
-    let _guard = Unmount(mnt.clone());
+    };
+    let mnt = disk.0.clone();
     let pcap = scenario(tmp.path(), 100_000);
     let data = mnt.join("data");
     let d = data.to_str().unwrap();
@@ -468,6 +420,37 @@ fn a_disk_too_small_for_anything_never_fails_the_run() {
     assert!(s["archive"]["evictions"].as_u64().unwrap() > 10, "{s}");
     assert_eq!(s["archive"]["store_errors"], 0, "{s}");
     assert!(hunt_all_clean(d) > 0);
+}
+
+/// A tmpfs mounted for a test, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (e.g. `24m`) at `dir`; `None` (with a message) when not root or
+    /// when mounting is not allowed here.
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        if !nix_is_root() {
+            eprintln!("skipped: mounting a tmpfs needs root (CI runs as root)");
+            return None;
+        }
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: cannot mount a tmpfs here");
+            return None;
+        }
+        Some(Tmpfs(dir.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }
 
 fn nix_is_root() -> bool {

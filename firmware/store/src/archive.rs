@@ -356,30 +356,7 @@ impl Archive {
         since: Option<i64>,
         until: Option<i64>,
     ) -> Result<Vec<(u64, BlockInfo)>, StoreError> {
-        self.blocks_from(0, since, until)
-    }
-
-    /// [`Archive::blocks`] from block id `first` on.
-    pub fn blocks_from(
-        &self,
-        first: u64,
-        since: Option<i64>,
-        until: Option<i64>,
-    ) -> Result<Vec<(u64, BlockInfo)>, StoreError> {
-        let mut out = Vec::new();
-        for kv in self
-            .store
-            .range_from(Tree::ArchiveIndex, &first.to_be_bytes())
-        {
-            let (k, v) = kv?;
-            let id = key_u64(&k);
-            let info = BlockInfo::decode(id, &v)?;
-            if since.is_some_and(|s| info.max_ts < s) || until.is_some_and(|u| info.min_ts > u) {
-                continue;
-            }
-            out.push((id, info));
-        }
-        Ok(out)
+        Ok(self.candidate_blocks(0, since, until, &|_| true)?.1)
     }
 
     /// Blocks from id `first` on that overlap `[since, until]` and whose bloom filter `keep`
@@ -542,7 +519,6 @@ pub struct ArchiveWriter {
     /// Median event times of the last sealed blocks (see [`ArchiveWriter::now`]).
     recent: std::collections::VecDeque<i64>,
     evictions: Vec<Eviction>,
-    appended: u64,
     dropped_blocks: u64,
 }
 
@@ -551,7 +527,6 @@ impl fmt::Debug for ArchiveWriter {
         f.debug_struct("ArchiveWriter")
             .field("dir", &self.dir)
             .field("segments", &self.segments.len())
-            .field("appended", &self.appended)
             .finish()
     }
 }
@@ -594,7 +569,6 @@ impl ArchiveWriter {
             segments,
             recent: std::collections::VecDeque::with_capacity(RECENT_BLOCKS),
             evictions: Vec::new(),
-            appended: 0,
             dropped_blocks: 0,
         })
     }
@@ -626,7 +600,6 @@ impl ArchiveWriter {
 
     /// Counts the event just written into the open block and seals the block when full.
     fn appended_one(&mut self, ts_us: i64) -> Result<EventRef, StoreError> {
-        self.appended += 1;
         let (r, full) = match self.block.as_mut() {
             Some(b) => {
                 let r = EventRef {
@@ -872,11 +845,6 @@ impl ArchiveWriter {
                 i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
             });
         Some((*m).min(wall.saturating_add(MICROS_PER_DAY)))
-    }
-
-    /// Events appended by this writer.
-    pub fn appended(&self) -> u64 {
-        self.appended
     }
 
     fn current(&self) -> Option<u64> {

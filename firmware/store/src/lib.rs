@@ -305,14 +305,6 @@ impl Store {
             .collect()
     }
 
-    /// The last key and value of a tree.
-    pub fn last(&self, t: Tree) -> Result<Option<KeyValue>, StoreError> {
-        self.tree(t)
-            .last()
-            .map(|o| o.map(|(k, v)| (k.to_vec(), v.to_vec())))
-            .map_err(|e| self.err(e))
-    }
-
     /// Number of keys in a tree (walks it).
     pub fn count(&self, t: Tree) -> usize {
         self.tree(t).len()
