@@ -211,8 +211,22 @@ impl DocStore {
 
     /// Every DoC, oldest id first.
     pub fn list(&self) -> Result<Vec<Doc>, HuntError> {
+        self.page(None, usize::MAX)
+    }
+
+    /// At most `limit` DoCs with ids above `after` (all when `None`), oldest id first: the
+    /// cursor a collector (`probectl doc ls --after`) pages with.
+    pub fn page(&self, after: Option<u64>, limit: usize) -> Result<Vec<Doc>, HuntError> {
+        let start = match after {
+            None => Vec::new(),
+            Some(u64::MAX) => return Ok(Vec::new()),
+            Some(a) => (a + 1).to_be_bytes().to_vec(),
+        };
         let mut v = Vec::new();
-        for kv in self.store.scan_prefix(Tree::Docs, b"") {
+        for kv in self.store.range_from(Tree::Docs, &start) {
+            if v.len() >= limit {
+                break;
+            }
             let (k, raw) = kv?;
             v.push(
                 serde_json::from_slice(&raw)

@@ -21,6 +21,7 @@ pub mod query;
 pub mod retro;
 pub mod search;
 pub mod sets;
+pub mod spec;
 
 use serde::{Deserialize, Serialize};
 use store::{Store, StoreError, Tree};
@@ -116,6 +117,26 @@ pub fn list_filters(store: &Store) -> Result<Vec<Filter>, HuntError> {
         })?);
     }
     Ok(v)
+}
+
+/// Filters as JSON with their counts (`seen`, `dropped`) and whether a retro-hunt is
+/// pending: what `filter ls --json` prints locally and remotely.
+pub fn filters_json(
+    store: &Store,
+    filters: &[Filter],
+) -> Result<Vec<serde_json::Value>, HuntError> {
+    filters
+        .iter()
+        .map(|f| {
+            let c = filter_counts(store, &f.name)?;
+            let mut v = serde_json::to_value(f)
+                .map_err(|e| HuntError::Invalid(format!("filter `{}`: {e}", f.name)))?;
+            v["seen"] = c.seen.into();
+            v["dropped"] = c.dropped.into();
+            v["retro_pending"] = retro::pending(store, &f.name)?.into();
+            Ok(v)
+        })
+        .collect()
 }
 
 /// Removes a filter (and its counters and retro-hunt cursor); false if there was none.

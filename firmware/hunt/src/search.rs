@@ -121,6 +121,36 @@ impl Partial {
 
 /// Every archived event matching `node` within the options' time range, as `(ts_us, event)`
 /// visits in parallel per block: `visit` must be `Sync`.
+/// A `--since`/`--until` value: an absolute EVE/RFC 3339 time, or a duration (`7d`, `12h`)
+/// back from `newest` (µs). Returns µs.
+pub fn time_arg(s: &str, newest: i64) -> Result<i64, HuntError> {
+    if let Some(t) = types::Timestamp::parse_eve(s) {
+        return Ok(i64::try_from(t.0 / 1000).unwrap_or(i64::MAX));
+    }
+    let d = mgmt_proto::units::parse_duration(s).map_err(|_| {
+        HuntError::Invalid(format!(
+            "`{s}`: expected a duration (7d, 12h) or a time (2026-01-31T00:00:00Z)"
+        ))
+    })?;
+    Ok(newest.saturating_sub(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)))
+}
+
+impl SearchResult {
+    /// The result as `probed hunt --json` and the management plane print it.
+    pub fn to_json(&self, elapsed_s: f64) -> Value {
+        let top: serde_json::Map<String, Value> = self
+            .top
+            .iter()
+            .map(|(f, v)| (f.clone(), serde_json::json!(v)))
+            .collect();
+        serde_json::json!({
+            "count": self.count, "blocks": self.blocks, "blocks_read": self.blocks_read,
+            "events_read": self.events_read, "elapsed_s": elapsed_s, "top": top,
+            "samples": self.samples, "errors": self.errors,
+        })
+    }
+}
+
 pub fn search(
     archive: &Archive,
     node: &Node,

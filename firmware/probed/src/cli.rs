@@ -36,6 +36,24 @@ pub(crate) enum Command {
     ///
     ///   probed replay --set stream.midstream=true -o - a.pcap b.pcapng | jq .event_type
     Replay(ReplayArgs),
+    /// The probe daemon: capture, detection, archive, hunting policy and the management
+    /// server, until SIGTERM or SIGINT.
+    ///
+    /// Capture sources: `--pcap-dir DIR` reads every capture file that appears in DIR (write
+    /// it under a name starting with `.` and rename it into place; files are read in name
+    /// order as one time line and moved to DIR/done/ afterwards), like Suricata's
+    /// `--pcap-file-continuous`; `--no-capture` runs management, hunting and the archive
+    /// alone (a light mode for fleet tests). Live NIC capture (AF_PACKET, DPDK) is not built
+    /// yet.
+    ///
+    /// Events are appended to `-o` (default DIR/eve.json) after the data directory's hunt
+    /// policy; webhooks are delivered as declarations are made. With `--mgmt ADDR
+    /// --mgmt-pki CREDS`, the management server listens for signed commands from `probectl`
+    /// (CREDS is the directory `probectl probe enroll` wrote for this probe).
+    ///
+    /// Example: probed run -d /var/lib/probe --pcap-dir /var/spool/probe --mgmt 0.0.0.0:7443
+    /// --mgmt-pki /etc/probe/mgmt
+    Run(Box<RunArgs>),
     /// Parse and check signature files: how many rules load, and why each failure failed.
     ///
     /// Every rule is parsed and validated as Suricata 7 would (keywords, values, buffers,
@@ -125,6 +143,66 @@ pub(crate) struct ReplayArgs {
     /// Where to write EVE JSON lines; `-` for stdout.
     #[arg(short, long, value_name = "EVE.json", default_value = "eve.json")]
     pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+    /// Archive the events in this data directory and apply its stored policy actions
+    /// (filters added with `probed filter add`): suppressed events are not written, tagged ones
+    /// carry `tag`, declarations are made and written as `doc` events, webhooks notified.
+    /// HTTP events gain the derived `base64` fields.
+    #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) archive: ArchiveArgs,
+    /// How long to keep retrying webhook deliveries at the end of the run (e.g. `30s`, `5m`);
+    /// what is still undelivered stays queued for the next run or `probed webhook deliver`.
+    #[arg(long, value_name = "DUR", default_value = "30s")]
+    pub(crate) webhook_wait: String,
+    /// Print the summary as one JSON object (on stderr) instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The data directory: state, archive and (by default) the EVE output.
+    #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+    pub(crate) data_dir: PathBuf,
+    /// Read capture files that appear in this directory.
+    #[arg(long, value_name = "DIR", required_unless_present = "no_capture")]
+    pub(crate) pcap_dir: Option<PathBuf>,
+    /// No capture: management, hunting and the archive only.
+    #[arg(long, conflicts_with = "pcap_dir")]
+    pub(crate) no_capture: bool,
+    /// Where EVE JSON lines are appended (default: DIR/eve.json).
+    #[arg(short, long, value_name = "EVE.json")]
+    pub(crate) output: Option<PathBuf>,
+    /// Listen for management commands on this address (HOST:PORT).
+    #[arg(long, value_name = "ADDR", requires = "mgmt_pki")]
+    pub(crate) mgmt: Option<std::net::SocketAddr>,
+    /// The probe's management credentials (from `probectl probe enroll`).
+    #[arg(long, value_name = "DIR", requires = "mgmt")]
+    pub(crate) mgmt_pki: Option<PathBuf>,
+    /// Largest management request accepted, e.g. `32M`.
+    #[arg(long, value_name = "SIZE", default_value = "32M")]
+    pub(crate) mgmt_max_frame: String,
+    /// Tolerated clock difference with operators.
+    #[arg(long, value_name = "DUR", default_value = "60s")]
+    pub(crate) mgmt_skew: String,
+    /// How often the capture directory is looked at.
+    #[arg(long, value_name = "DUR", default_value = "1s")]
+    pub(crate) poll: String,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+    #[command(flatten)]
+    pub(crate) archive: ArchiveArgs,
+}
+
+/// Settings, rules and workers: what `replay` and `run` configure alike.
+#[derive(Debug, Args)]
+pub(crate) struct EngineArgs {
     /// Change a setting, using Suricata's key names where they mean the same
     /// (repeatable), e.g. `--set stream.midstream=true`,
     /// `--set vars.address-groups.HOME_NET=[10.0.0.0/8]`,
@@ -151,24 +229,6 @@ pub(crate) struct ReplayArgs {
     /// the reading thread. Default: the number of CPUs minus one (the reader's), at least 1.
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
-    /// Archive the events in this data directory and apply its stored policy actions
-    /// (filters added with `probed filter add`): suppressed events are not written, tagged ones
-    /// carry `tag`, declarations are made and written as `doc` events, webhooks notified.
-    /// HTTP events gain the derived `base64` fields.
-    #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) archive: ArchiveArgs,
-    /// How long to keep retrying webhook deliveries at the end of the run (e.g. `30s`, `5m`);
-    /// what is still undelivered stays queued for the next run or `probed webhook deliver`.
-    #[arg(long, value_name = "DUR", default_value = "30s")]
-    pub(crate) webhook_wait: String,
-    /// Print the summary as one JSON object (on stderr) instead of text.
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Never show a progress bar.
-    #[arg(long)]
-    pub(crate) no_progress: bool,
 }
 
 /// Archive limits (with `--data-dir`).
@@ -277,78 +337,8 @@ pub(crate) struct FilterAddArgs {
     /// The data directory.
     #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
     pub(crate) data_dir: PathBuf,
-    /// Unique name (letters, digits, `.`, `_`, `-`); an existing filter of that name is
-    /// replaced.
-    #[arg(long)]
-    pub(crate) name: String,
-    /// The query; or take it from `--from-set`.
-    #[arg(value_name = "FILTER", required_unless_present = "from_set")]
-    pub(crate) filter: Option<String>,
-    /// Start from a predefined filter set (its query and description).
-    #[arg(long, value_name = "SET")]
-    pub(crate) from_set: Option<String>,
-    /// What the filter is for.
-    #[arg(long)]
-    pub(crate) description: Option<String>,
-    /// The policy action.
-    #[arg(long, value_enum)]
-    pub(crate) action: Option<ActionArg>,
-    /// Order among filters (lower runs first).
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
-    pub(crate) index: i64,
-    /// Store it disabled (not applied in the live path).
-    #[arg(long)]
-    pub(crate) disabled: bool,
-    /// doc/dopv: the named threat.
-    #[arg(long)]
-    pub(crate) threat: Option<String>,
-    /// doc/dopv: the threat family.
-    #[arg(long)]
-    pub(crate) family: Option<String>,
-    /// doc/dopv: kill-chain phase (reconnaissance, weaponization, delivery, exploitation,
-    /// installation, command_and_control, actions_on_objectives, pre_condition).
-    #[arg(long)]
-    pub(crate) kill_chain: Option<String>,
-    /// doc/dopv: field naming the offender (attacker).
-    #[arg(long, default_value = "src_ip")]
-    pub(crate) offender: String,
-    /// doc/dopv: field naming the target (victim).
-    #[arg(long, default_value = "dest_ip")]
-    pub(crate) target: String,
-    /// doc/dopv: what the target is.
-    #[arg(long, value_enum, default_value = "ip")]
-    pub(crate) target_type: TargetTypeArg,
-    /// doc/dopv: also declare the offender as an asset.
-    #[arg(long)]
-    pub(crate) track_offender: bool,
-    /// doc/dopv: do not declare the target as an asset.
-    #[arg(long)]
-    pub(crate) no_track_target: bool,
-    /// doc/dopv: do not notify webhooks of new declarations.
-    #[arg(long)]
-    pub(crate) no_webhook: bool,
-    /// tag/tagkeep: the tag.
-    #[arg(long, value_enum)]
-    pub(crate) tag: Option<TagArg>,
-    /// threshold: count per source or destination address.
-    #[arg(long, value_enum, default_value = "by-src")]
-    pub(crate) track: TrackArg,
-    /// threshold: events per window.
-    #[arg(long)]
-    pub(crate) count: Option<u32>,
-    /// threshold: window length in seconds.
-    #[arg(long)]
-    pub(crate) seconds: Option<u32>,
-    /// threshold: which events are kept (limit: the first COUNT; threshold: every COUNT-th;
-    /// both: one once COUNT were seen).
-    #[arg(long, value_enum, default_value = "limit")]
-    pub(crate) threshold_type: ThresholdArg,
-    /// doc/dopv: how far back to apply the new filter to the archive (`60d`, `12h`).
-    #[arg(long, value_name = "DUR", default_value = "60d")]
-    pub(crate) retro: String,
-    /// doc/dopv: do not apply it to the archive.
-    #[arg(long)]
-    pub(crate) no_retro: bool,
+    #[command(flatten)]
+    pub(crate) spec: mgmt_proto::FilterSpec,
     /// JSON on stdout (the stored filter and the retro-hunt report).
     #[arg(long)]
     pub(crate) json: bool,
@@ -358,48 +348,6 @@ pub(crate) struct FilterAddArgs {
     /// How long to retry delivering webhooks for declarations the retro-hunt made.
     #[arg(long, value_name = "DUR", default_value = "30s")]
     pub(crate) webhook_wait: String,
-}
-
-/// `--action` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum ActionArg {
-    Suppress,
-    Threshold,
-    Tag,
-    Tagkeep,
-    Doc,
-    Dopv,
-    Notify,
-}
-
-/// `--target-type` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum TargetTypeArg {
-    Ip,
-    Username,
-    Mail,
-}
-
-/// `--tag` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum TagArg {
-    Relevant,
-    Informational,
-}
-
-/// `--track` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum TrackArg {
-    BySrc,
-    ByDst,
-}
-
-/// `--threshold-type` values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum ThresholdArg {
-    Limit,
-    Threshold,
-    Both,
 }
 
 #[derive(Debug, Subcommand)]

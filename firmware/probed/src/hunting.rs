@@ -8,61 +8,21 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use hunt::model::{Action, Declaration, TagValue, TargetType, ThresholdKind, Track};
-use hunt::{retro, search, Filter, KillChain};
+use hunt::{retro, search};
 use indicatif::{ProgressBar, ProgressStyle};
 use store::Store;
 use types::Timestamp;
 
-use crate::cli::{
-    ActionArg, DocCommand, FilterAddArgs, FilterCommand, HuntArgs, TagArg, TargetTypeArg,
-    ThresholdArg, TrackArg, WebhookCommand,
-};
+use crate::cli::{DocCommand, FilterCommand, HuntArgs, WebhookCommand};
 
 /// Parses `30s`, `5m`, `12h`, `60d`, `2w` (a bare number is seconds).
 pub(crate) fn parse_duration(s: &str) -> Result<Duration> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| anyhow!("duration `{s}`: expected a number and a unit (s, m, h, d, w)"))?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => bail!("duration `{s}`: unknown unit `{unit}` (s, m, h, d, w)"),
-    };
-    Ok(Duration::from_secs(n.saturating_mul(mult)))
+    mgmt_proto::units::parse_duration(s).map_err(|e| anyhow!(e))
 }
 
 /// Parses `64M`, `2G`, `500K`, `1T` or a byte count.
 pub(crate) fn parse_size(s: &str) -> Result<u64> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, ""),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| anyhow!("size `{s}`: expected a number with K, M, G or T"))?;
-    let mult: u64 = match unit
-        .to_ascii_uppercase()
-        .trim_end_matches("IB")
-        .trim_end_matches('B')
-    {
-        "" => 1,
-        "K" => 1 << 10,
-        "M" => 1 << 20,
-        "G" => 1 << 30,
-        "T" => 1 << 40,
-        _ => bail!("size `{s}`: unknown unit `{unit}` (K, M, G, T)"),
-    };
-    Ok(n.saturating_mul(mult))
+    mgmt_proto::units::parse_size(s).map_err(|e| anyhow!(e))
 }
 
 fn open(dir: &Path) -> Result<Store> {
@@ -105,16 +65,8 @@ fn ts_string(us: i64) -> String {
     Timestamp(u64::try_from(us).unwrap_or(0).saturating_mul(1000)).to_eve_string()
 }
 
-/// A `--since`/`--until` value: an absolute EVE/RFC 3339 time, or a duration back from
-/// `newest`.
 fn time_arg(s: &str, newest: i64) -> Result<i64> {
-    if let Some(t) = Timestamp::parse_eve(s) {
-        return Ok(i64::try_from(t.0 / 1000).unwrap_or(i64::MAX));
-    }
-    let d = parse_duration(s).map_err(|_| {
-        anyhow!("`{s}`: expected a duration (7d, 12h) or a time (2026-01-31T00:00:00Z)")
-    })?;
-    Ok(newest.saturating_sub(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)))
+    Ok(search::time_arg(s, newest)?)
 }
 
 pub(crate) fn hunt(args: HuntArgs) -> ExitCode {
@@ -177,17 +129,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     let secs = start.elapsed().as_secs_f64();
     let mut out = io::stdout().lock();
     if args.json {
-        let top: serde_json::Map<String, serde_json::Value> = r
-            .top
-            .iter()
-            .map(|(f, v)| (f.clone(), serde_json::json!(v)))
-            .collect();
-        let v = serde_json::json!({
-            "count": r.count, "blocks": r.blocks, "blocks_read": r.blocks_read,
-            "events_read": r.events_read, "elapsed_s": secs, "top": top,
-            "samples": r.samples, "errors": r.errors,
-        });
-        writeln!(out, "{v}")?;
+        writeln!(out, "{}", r.to_json(secs))?;
     } else {
         writeln!(
             out,
@@ -305,131 +247,18 @@ pub(crate) fn filter(cmd: FilterCommand) -> ExitCode {
     }
 }
 
-fn build_action(a: &FilterAddArgs) -> Result<Option<Action>> {
-    let Some(kind) = a.action else {
-        return Ok(None);
-    };
-    let tag = || -> Result<TagValue> {
-        Ok(
-            match a
-                .tag
-                .ok_or_else(|| anyhow!("--action tag/tagkeep needs --tag"))?
-            {
-                TagArg::Relevant => TagValue::Relevant,
-                TagArg::Informational => TagValue::Informational,
-            },
-        )
-    };
-    let decl = |default_phase: Option<KillChain>| -> Result<Declaration> {
-        let threat = a
-            .threat
-            .clone()
-            .ok_or_else(|| anyhow!("--action doc/dopv needs --threat NAME"))?;
-        let kill_chain = match (&a.kill_chain, default_phase) {
-            (Some(k), _) => k
-                .parse::<KillChain>()
-                .map_err(|e| anyhow!("--kill-chain: {e}"))?,
-            (None, Some(p)) => p,
-            (None, None) => bail!("--action doc needs --kill-chain PHASE"),
-        };
-        for (flag, f) in [("--offender", &a.offender), ("--target", &a.target)] {
-            hunt::fields::check(f).map_err(|e| anyhow!("{flag}: {e}"))?;
-        }
-        Ok(Declaration {
-            threat,
-            family: a.family.clone(),
-            kill_chain,
-            offender_key: a.offender.clone(),
-            target_key: a.target.clone(),
-            target_type: match a.target_type {
-                TargetTypeArg::Ip => TargetType::Ip,
-                TargetTypeArg::Username => TargetType::Username,
-                TargetTypeArg::Mail => TargetType::Mail,
-            },
-            track_offender: a.track_offender,
-            track_target: !a.no_track_target,
-            webhook: !a.no_webhook,
-        })
-    };
-    Ok(Some(match kind {
-        ActionArg::Suppress => Action::Suppress,
-        ActionArg::Threshold => Action::Threshold {
-            track: match a.track {
-                TrackArg::BySrc => Track::BySrc,
-                TrackArg::ByDst => Track::ByDst,
-            },
-            count: a
-                .count
-                .ok_or_else(|| anyhow!("--action threshold needs --count N"))?,
-            seconds: a
-                .seconds
-                .ok_or_else(|| anyhow!("--action threshold needs --seconds N"))?,
-            kind: match a.threshold_type {
-                ThresholdArg::Limit => ThresholdKind::Limit,
-                ThresholdArg::Threshold => ThresholdKind::Threshold,
-                ThresholdArg::Both => ThresholdKind::Both,
-            },
-        },
-        ActionArg::Tag => Action::Tag { tag: tag()? },
-        ActionArg::Tagkeep => Action::Tagkeep { tag: tag()? },
-        ActionArg::Doc => Action::Doc(decl(None)?),
-        ActionArg::Dopv => Action::Dopv(decl(Some(KillChain::PreCondition))?),
-        ActionArg::Notify => Action::Notify,
-    }))
-}
-
 fn run_filter(cmd: FilterCommand) -> Result<ExitCode> {
     match cmd {
         FilterCommand::Add(a) => {
-            let set = match &a.from_set {
-                Some(n) => Some(hunt::sets::get(n).ok_or_else(|| {
-                    anyhow!("--from-set `{n}`: no such filter set (see `probed filter sets`)")
-                })?),
-                None => None,
-            };
-            let query = match (&a.filter, &set) {
-                (Some(q), _) => q.clone(),
-                (None, Some(s)) => s.query.clone(),
-                (None, None) => bail!("give a FILTER or --from-set"),
-            };
-            if let Err(e) = hunt::parse_query(&query) {
-                bail!(
-                    "{e}\n  {query}\n  {}^",
-                    " ".repeat(e.column.saturating_sub(1))
-                );
-            }
-            let action = build_action(&a)?;
-            let retro_days = if a.no_retro {
-                None
-            } else {
-                let d = parse_duration(&a.retro).context("--retro")?;
-                Some(
-                    u32::try_from(d.as_secs().div_ceil(86_400))
-                        .unwrap_or(u32::MAX)
-                        .max(1),
-                )
-            };
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default();
-            let f = Filter {
-                name: a.name.clone(),
-                query,
-                description: a
-                    .description
-                    .clone()
-                    .or_else(|| set.as_ref().map(|s| s.description.clone()))
-                    .unwrap_or_default(),
-                action,
-                enabled: !a.disabled,
-                index: a.index,
-                created: Timestamp::from_secs_nanos(now.as_secs(), 0).to_eve_string(),
-                retro_days,
-            };
+            let f = hunt::spec::build(&a.spec, now.as_secs())?;
+            let (no_retro, retro_days) = (a.spec.no_retro, f.retro_days);
             let store = open(&a.data_dir)?;
             hunt::save_filter(&store, &f)?;
             let declares = f.action.as_ref().is_some_and(|x| x.declaration().is_some());
-            if declares && !a.no_retro && f.enabled {
+            if declares && !no_retro && f.enabled {
                 if !a.json {
                     println!("filter `{}` stored; applying it to the archive", f.name);
                 }
@@ -449,18 +278,7 @@ fn run_filter(cmd: FilterCommand) -> Result<ExitCode> {
             fs.sort_by(|a, b| (a.index, &a.name).cmp(&(b.index, &b.name)));
             let mut out = io::stdout().lock();
             if json {
-                let v: Vec<serde_json::Value> = fs
-                    .iter()
-                    .map(|f| {
-                        let c = hunt::filter_counts(&store, &f.name).unwrap_or_default();
-                        let mut v = serde_json::to_value(f).unwrap_or_default();
-                        v["seen"] = c.seen.into();
-                        v["dropped"] = c.dropped.into();
-                        v["retro_pending"] =
-                            retro::pending(&store, &f.name).unwrap_or(false).into();
-                        v
-                    })
-                    .collect();
+                let v = hunt::filters_json(&store, &fs)?;
                 writeln!(out, "{}", serde_json::Value::Array(v))?;
             } else {
                 writeln!(

@@ -6,6 +6,7 @@
 
 mod check_rules;
 mod cli;
+mod daemon;
 mod hunting;
 mod replay;
 mod rules;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         cli::Command::Replay(args) => replay::run(args),
+        cli::Command::Run(args) => daemon::run(*args),
         cli::Command::CheckRules(args) => check_rules::run(args),
         cli::Command::Hunt(args) => hunting::hunt(args),
         cli::Command::Filter(c) => hunting::filter(c),

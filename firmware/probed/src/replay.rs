@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use pipeline::{RunSummary, Settings};
 
-use crate::cli::ReplayArgs;
+use crate::cli::{ArchiveArgs, EngineArgs, ReplayArgs};
 use crate::rules::Loaded;
 
 pub(crate) fn run(args: ReplayArgs) -> ExitCode {
@@ -21,15 +21,19 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     }
 }
 
-fn replay(args: ReplayArgs) -> Result<ExitCode> {
-    let data = match &args.data_dir {
-        Some(d) => {
-            Some(store::Store::open(d).with_context(|| format!("--data-dir {}", d.display()))?)
-        }
-        None => None,
-    };
+/// Settings, rules and the worker count, ready to run the pipeline.
+pub(crate) struct Prepared {
+    pub(crate) settings: Settings,
+    pub(crate) rules: Option<Loaded>,
+    pub(crate) engine: Option<std::sync::Arc<detect::engine::Engine>>,
+    pub(crate) workers: usize,
+}
+
+/// Builds the settings (config file, then `--set`), loads the rules and picks the worker
+/// count. `hunting` turns on what the hunt path needs (HTTP base64 fields).
+pub(crate) fn prepare(args: &EngineArgs, hunting: bool) -> Result<Prepared> {
     let mut settings = Settings::default();
-    if data.is_some() {
+    if hunting {
         // Hunting needs the derived base64 fields of HTTP transactions.
         settings.set("outputs.eve-log.types.http.base64", "yes")?;
     }
@@ -83,6 +87,27 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     if workers == 0 || workers > 256 {
         bail!("--workers {workers}: expected 1..=256");
     }
+    Ok(Prepared {
+        settings,
+        rules,
+        engine,
+        workers,
+    })
+}
+
+fn replay(args: ReplayArgs) -> Result<ExitCode> {
+    let data = match &args.data_dir {
+        Some(d) => {
+            Some(store::Store::open(d).with_context(|| format!("--data-dir {}", d.display()))?)
+        }
+        None => None,
+    };
+    let Prepared {
+        settings,
+        rules,
+        engine,
+        workers,
+    } = prepare(&args.engine, data.is_some())?;
     for p in &args.pcaps {
         if !p.exists() {
             bail!("{}: no such file", p.display());
@@ -98,24 +123,8 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let (out, ingest) = match &data {
         None => (out, None),
         Some(store) => {
-            let cfg = store::ArchiveConfig {
-                max_age_secs: args.archive.retention_days.saturating_mul(86_400),
-                max_bytes: match &args.archive.archive_max_size {
-                    Some(s) => crate::hunting::parse_size(s).context("--archive-max-size")?,
-                    None => 0,
-                },
-                min_free_bytes: args
-                    .archive
-                    .archive_min_free
-                    .as_deref()
-                    .map(crate::hunting::parse_size)
-                    .transpose()
-                    .context("--archive-min-free")?,
-                ..Default::default()
-            };
-            let ing = hunt::ingest::Ingest::open(store, cfg)?;
-            let (w, h) = hunt::ingest::IngestWriter::spawn(ing, out)?;
-            (Box::new(w) as Box<dyn Write + Send>, Some(h))
+            let (w, h) = ingest(store, archive_config(&args.archive)?, out)?;
+            (w, Some(h))
         }
     };
     let total: u64 = args
@@ -189,6 +198,36 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The archive limits of `--retention-days`, `--archive-max-size`, `--archive-min-free`.
+pub(crate) fn archive_config(a: &ArchiveArgs) -> Result<store::ArchiveConfig> {
+    Ok(store::ArchiveConfig {
+        max_age_secs: a.retention_days.saturating_mul(86_400),
+        max_bytes: match &a.archive_max_size {
+            Some(s) => crate::hunting::parse_size(s).context("--archive-max-size")?,
+            None => 0,
+        },
+        min_free_bytes: a
+            .archive_min_free
+            .as_deref()
+            .map(crate::hunting::parse_size)
+            .transpose()
+            .context("--archive-min-free")?,
+        ..Default::default()
+    })
+}
+
+/// Puts the hunt ingest (policy, archive, declarations) in front of `out`: events written
+/// to the returned writer are archived and filtered, and the kept ones reach `out`.
+pub(crate) fn ingest(
+    store: &store::Store,
+    cfg: store::ArchiveConfig,
+    out: Box<dyn Write + Send>,
+) -> Result<(Box<dyn Write + Send>, hunt::ingest::IngestHandle)> {
+    let ing = hunt::ingest::Ingest::open(store, cfg)?;
+    let (w, h) = hunt::ingest::IngestWriter::spawn(ing, out)?;
+    Ok((Box::new(w), h))
 }
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.

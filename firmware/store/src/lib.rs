@@ -61,11 +61,18 @@ pub enum Tree {
     ArchiveIndex,
     /// Archive segment files, by segment id.
     ArchiveSegments,
+    /// Operator keys the management plane trusts, by key id.
+    Keys,
+    /// Management-plane state: last sequence per key, recent nonces, the revocation list,
+    /// the audit chain head.
+    Mgmt,
+    /// The hash-chained audit log of management requests, by index.
+    Audit,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub const ALL: [Tree; 9] = [
+    pub const ALL: [Tree; 12] = [
         Tree::Config,
         Tree::Filters,
         Tree::Docs,
@@ -75,6 +82,9 @@ impl Tree {
         Tree::Outbox,
         Tree::ArchiveIndex,
         Tree::ArchiveSegments,
+        Tree::Keys,
+        Tree::Mgmt,
+        Tree::Audit,
     ];
 
     /// The sled tree name.
@@ -89,6 +99,9 @@ impl Tree {
             Tree::Outbox => "outbox",
             Tree::ArchiveIndex => "archive_index",
             Tree::ArchiveSegments => "archive_segments",
+            Tree::Keys => "keys",
+            Tree::Mgmt => "mgmt",
+            Tree::Audit => "audit",
         }
     }
 }

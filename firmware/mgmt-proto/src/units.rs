@@ -1,0 +1,68 @@
+//! Durations and sizes as operators type them (`60d`, `30s`, `64M`).
+
+use std::time::Duration;
+
+/// Parses `30s`, `5m`, `12h`, `60d`, `2w` or a number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("duration `{s}`: expected a number and a unit (s, m, h, d, w)"))?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => {
+            return Err(format!(
+                "duration `{s}`: unknown unit `{unit}` (s, m, h, d, w)"
+            ))
+        }
+    };
+    Ok(Duration::from_secs(n.saturating_mul(mult)))
+}
+
+/// Parses `64M`, `2G`, `500K`, `1T` or a byte count.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("size `{s}`: expected a number with K, M, G or T"))?;
+    let mult: u64 = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return Err(format!("size `{s}`: unknown unit `{unit}` (K, M, G, T)")),
+    };
+    Ok(n.saturating_mul(mult))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(parse_duration("60d").unwrap().as_secs(), 60 * 86_400);
+        assert_eq!(parse_duration("45").unwrap().as_secs(), 45);
+        assert!(parse_duration("3y").is_err());
+        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
+        assert!(parse_size("x").is_err());
+    }
+}

@@ -1,0 +1,260 @@
+//! `probed run`: the daemon. It wires a capture source, the pipeline, the hunt ingest, webhook
+//! delivery and the management server, and stops cleanly on SIGTERM/SIGINT.
+//!
+//! Capture today is the capture-directory source (files dropped into `--pcap-dir`); live NIC
+//! sources plug in here when they exist. Filters and settings pushed over management take
+//! effect at the next batch of capture files (each batch opens the ingest with the stored
+//! policy).
+
+use std::fs::{self, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::Value;
+use store::Store;
+
+use crate::cli::RunArgs;
+use crate::replay::{archive_config, ingest, prepare, Prepared};
+
+/// What `status` reports about the daemon.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+struct DaemonStatus {
+    capture: String,
+    files_done: u64,
+    files_failed: u64,
+    packets: u64,
+    bytes: u64,
+    events: u64,
+    last_error: Option<String>,
+    rules_loaded: usize,
+    webhooks_delivered: u64,
+    webhooks_pending: u64,
+}
+
+pub(crate) fn run(args: RunArgs) -> ExitCode {
+    match daemon(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("probed run: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn daemon(args: RunArgs) -> Result<ExitCode> {
+    let store = Store::open(&args.data_dir)
+        .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
+    let prepared = prepare(&args.engine, true)?;
+    let poll = crate::hunting::parse_duration(&args.poll).context("--poll")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
+    }
+    let status = Arc::new(Mutex::new(DaemonStatus {
+        capture: match &args.pcap_dir {
+            Some(d) => format!("pcap-dir {}", d.display()),
+            None => "none".into(),
+        },
+        rules_loaded: prepared.rules.as_ref().map_or(0, |r| r.loaded),
+        ..Default::default()
+    }));
+    let server = match (&args.mgmt, &args.mgmt_pki) {
+        (Some(addr), Some(dir)) => Some(start_mgmt(&args, *addr, dir, &store, &status)?),
+        _ => None,
+    };
+    if let Some(d) = &args.pcap_dir {
+        fs::create_dir_all(d.join("done"))
+            .with_context(|| format!("--pcap-dir {}", d.display()))?;
+    }
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("eve.json"));
+    eprintln!(
+        "probed run: ready (capture: {}; events to {}{})",
+        lock(&status).capture,
+        output.display(),
+        server
+            .as_ref()
+            .map(|s| format!("; management on {}", s.local_addr()))
+            .unwrap_or_default()
+    );
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(dir) = &args.pcap_dir {
+            let files = ready_files(dir);
+            if !files.is_empty() {
+                if let Err(e) = process(&args, &prepared, &store, &files, &output, &status) {
+                    tracing::error!("capture batch: {e:#}");
+                    lock(&status).last_error = Some(format!("{e:#}"));
+                }
+                for f in &files {
+                    let done = dir.join("done").join(f.file_name().unwrap_or_default());
+                    if let Err(e) = fs::rename(f, &done) {
+                        // A file that cannot be moved would be read again: stop reading it.
+                        tracing::error!("{}: cannot move to done/: {e}", f.display());
+                        let _ = fs::remove_file(f);
+                    }
+                }
+            }
+        }
+        deliver(&store, &status);
+        sleep_until(&stop, poll);
+    }
+    eprintln!("probed run: stopping");
+    if let Some(s) = server {
+        s.stop();
+    }
+    store.flush().context("flushing state")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lock(s: &Mutex<DaemonStatus>) -> std::sync::MutexGuard<'_, DaemonStatus> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn sleep_until(stop: &AtomicBool, d: Duration) {
+    let end = Instant::now() + d;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(50)));
+    }
+}
+
+fn start_mgmt(
+    args: &RunArgs,
+    addr: std::net::SocketAddr,
+    dir: &Path,
+    store: &Store,
+    status: &Arc<Mutex<DaemonStatus>>,
+) -> Result<mgmt::Server> {
+    let creds = mgmt::Credentials::load(dir).context("--mgmt-pki")?;
+    let state = Arc::new(mgmt::MgmtState::open(
+        store.clone(),
+        &creds.operators,
+        creds.crl.as_deref(),
+    )?);
+    let mut cfg = mgmt::MgmtConfig::new(addr);
+    cfg.max_frame = usize::try_from(
+        crate::hunting::parse_size(&args.mgmt_max_frame).context("--mgmt-max-frame")?,
+    )
+    .unwrap_or(usize::MAX);
+    cfg.skew_ms = i64::try_from(
+        crate::hunting::parse_duration(&args.mgmt_skew)
+            .context("--mgmt-skew")?
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX);
+    let st = status.clone();
+    let ctx = mgmt::Context {
+        status: Box::new(move || serde_json::to_value(&*lock(&st)).unwrap_or(Value::Null)),
+        changed: Box::new(|| {}),
+    };
+    Ok(mgmt::Server::start(cfg, creds, state, ctx)?)
+}
+
+/// Capture files ready in `dir`: regular files not starting with `.`, in name order.
+fn ready_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The archive limits: the command line, overridden by settings changed over management.
+fn effective_archive_config(args: &RunArgs, store: &Store) -> Result<store::ArchiveConfig> {
+    let mut cfg = archive_config(&args.archive)?;
+    if let Some(d) = mgmt::config_value(store, "archive.retention-days") {
+        let days: u64 = d
+            .parse()
+            .map_err(|_| anyhow!("archive.retention-days `{d}`"))?;
+        cfg.max_age_secs = days.saturating_mul(86_400);
+    }
+    if let Some(s) = mgmt::config_value(store, "archive.max-size") {
+        cfg.max_bytes = crate::hunting::parse_size(&s)?;
+    }
+    if let Some(s) = mgmt::config_value(store, "archive.min-free") {
+        cfg.min_free_bytes = Some(crate::hunting::parse_size(&s)?);
+    }
+    Ok(cfg)
+}
+
+/// Runs one batch of capture files through the pipeline and the hunt ingest.
+fn process(
+    args: &RunArgs,
+    prepared: &Prepared,
+    store: &Store,
+    files: &[PathBuf],
+    output: &Path,
+    status: &Mutex<DaemonStatus>,
+) -> Result<()> {
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(output)
+        .with_context(|| format!("cannot open {}", output.display()))?;
+    let out: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, f));
+    let (w, h) = ingest(store, effective_archive_config(args, store)?, out)?;
+    let settings = prepared.settings.clone();
+    let registry = pipeline::registry(&settings);
+    let mut failed = 0u64;
+    let result = pipeline::replay(
+        files,
+        settings,
+        registry,
+        prepared.engine.clone(),
+        w,
+        prepared.workers,
+        &mut |_| {},
+        &mut |e| {
+            failed += 1;
+            tracing::warn!("{e}");
+        },
+    );
+    let stats = h.join().context("archiving events")?;
+    let summary = result.context("writing events")?;
+    let mut s = lock(status);
+    s.files_done += files.len() as u64;
+    s.files_failed += failed;
+    s.packets += summary.source.packets;
+    s.bytes += summary.source.bytes;
+    s.events += stats.events;
+    tracing::info!(
+        "{} capture file(s): {} packets, {} events",
+        files.len(),
+        summary.source.packets,
+        stats.events
+    );
+    Ok(())
+}
+
+/// Delivers queued webhooks (one attempt each; failures stay queued with their backoff).
+fn deliver(store: &Store, status: &Mutex<DaemonStatus>) {
+    let pending = export::pending(store);
+    if pending > 0 {
+        match export::deliver(store, Duration::ZERO) {
+            Ok(r) => {
+                let mut s = lock(status);
+                s.webhooks_delivered += r.delivered as u64;
+                s.webhooks_pending = r.pending;
+            }
+            Err(e) => tracing::warn!("webhooks: {e}"),
+        }
+    } else {
+        lock(status).webhooks_pending = 0;
+    }
+}

@@ -1,0 +1,784 @@
+//! `probectl`: the operator's CLI for fleets of probes.
+//!
+//! Layer: the top (beside `probed`). It holds the fleet PKI and the inventory, signs every
+//! command with the operator's Ed25519 key, sends it over mutual TLS to each target probe in
+//! parallel, and believes an answer only after checking the probe's signature on it.
+#![forbid(unsafe_code)]
+
+mod fleet;
+mod pki;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use mgmt_proto::audit::{AuditEntry, AuditHead};
+use mgmt_proto::{Command, Envelope, Outcome, Role};
+use serde_json::{json, Value};
+
+use crate::fleet::{Client, ProbeResult};
+use crate::pki::Pki;
+
+/// Exit status when some probes succeeded and others failed or did not answer.
+const EXIT_PARTIAL: u8 = 3;
+/// Exit status when no probe succeeded.
+const EXIT_FAILED: u8 = 1;
+/// Exit status for bad usage and local errors.
+const EXIT_USAGE: u8 = 2;
+
+/// Manage fleets of NDR probes: Ed25519-signed, replay-proof commands over mutual TLS.
+///
+/// Every command that reaches a probe is signed with the operator's key, names the probe,
+/// carries a fresh sequence number and nonce and expires within a minute; each probe checks
+/// all of that before it decodes the command, records it in its hash-chained audit log and
+/// signs its answer, which probectl verifies against the probe's key from the inventory.
+///
+/// Setup: `probectl pki init --dir PKI` (fleet CA and an admin operator), `probectl --pki
+/// PKI probe enroll --name edge1 --address 10.0.0.5:7443`, copy `PKI/probes/edge1/` to the
+/// probe and run `probed run --mgmt 0.0.0.0:7443 --mgmt-pki DIR ...` there.
+///
+/// Targets: `-p NAME`, `-p all`, `-p LABEL=VALUE` (labels from enrolment); repeat `-p` to add.
+///
+/// Exit status: 0 when every target succeeded; 3 (partial) when some did and others failed
+/// or did not answer (each is listed); 1 when none succeeded; 2 for bad usage or a local error.
+#[derive(Debug, Parser)]
+#[command(name = "probectl", version, propagate_version = true)]
+struct Cli {
+    /// The fleet PKI directory (default: $PROBECTL_PKI, else ./pki).
+    #[arg(long, global = true, value_name = "DIR", env = "PROBECTL_PKI")]
+    pki: Option<PathBuf>,
+    /// Target probes: NAME, `all`, or LABEL=VALUE (repeatable).
+    #[arg(short = 'p', long = "probe", global = true, value_name = "TARGET")]
+    targets: Vec<String>,
+    /// Act as this operator (its certificate and key under PKI/operators/NAME).
+    #[arg(long, global = true, default_value = "admin")]
+    operator: String,
+    /// JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Connect, send and answer timeout per probe.
+    #[arg(long, global = true, value_name = "DUR", default_value = "10s")]
+    timeout: String,
+    /// How long a request stays valid (at most 15m).
+    #[arg(long, global = true, value_name = "DUR", default_value = "60s")]
+    ttl: String,
+    /// Write the exact signed envelope sent (FILE for one probe, FILE.NAME for several).
+    #[arg(long, global = true, value_name = "FILE")]
+    save_request: Option<PathBuf>,
+    /// Never show a progress bar.
+    #[arg(long, global = true)]
+    no_progress: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// The fleet PKI: CA, operators, revocation.
+    #[command(subcommand)]
+    Pki(PkiCmd),
+    /// Enrol probes and list the inventory.
+    #[command(subcommand)]
+    Probe(ProbeCmd),
+    /// Version, uptime, capture state, archive and management counters of each probe.
+    Status,
+    /// Hunt filters and their policy actions.
+    #[command(subcommand)]
+    Filter(FilterCmd),
+    /// Declarations of Compromise / Policy Violation.
+    #[command(subcommand)]
+    Doc(DocCmd),
+    /// Retro-hunts: apply a DoC/DoPV filter to the archived past.
+    #[command(subcommand)]
+    Retro(RetroCmd),
+    /// Query each probe's event archive with a hunt filter (Kibana query syntax).
+    Hunt {
+        /// The query, e.g. `event_type:http AND http.status:200`.
+        query: String,
+        /// Only events at or after (`7d` back from the newest, or a time).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events before.
+        #[arg(long)]
+        until: Option<String>,
+        /// Matching events to return per probe.
+        #[arg(long, default_value_t = 10)]
+        samples: u32,
+    },
+    /// Run-time settings.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Operator keys and the revocation list on probes.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// The probes' audit logs.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Send a saved envelope (`--save-request`) unchanged to one probe (replay testing).
+    RawSend {
+        /// The envelope file.
+        file: PathBuf,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+enum PkiCmd {
+    /// Create the fleet CA and a first admin operator.
+    ///
+    /// The CA key (`ca.key`) signs every certificate and revocation list; keep the
+    /// directory on a trusted machine (it is never needed on probes).
+    Init {
+        /// Where (created).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Name of the first (admin) operator.
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// Replace an existing PKI there (every credential it issued becomes useless).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Create an operator with a role (viewer, analyst, admin).
+    Operator {
+        /// Operator name (its certificate subject).
+        #[arg(long)]
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// Give an operator a new command key (the old one is marked revoked); then push keys.
+    Rotate {
+        /// Operator name.
+        #[arg(long = "operator", value_name = "NAME")]
+        name: String,
+    },
+    /// Revoke an operator's certificate and key; then `probectl -p all keys push`.
+    Revoke {
+        /// Operator name.
+        #[arg(long = "operator", value_name = "NAME")]
+        name: String,
+    },
+    /// List operators and their keys.
+    Ls,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProbeCmd {
+    /// Issue a probe's credentials (PKI/probes/NAME/) and add it to the inventory.
+    Enroll {
+        /// Probe name.
+        #[arg(long)]
+        name: String,
+        /// Its management address, HOST:PORT.
+        #[arg(long)]
+        address: String,
+        /// Labels for targeting, LABEL=VALUE (repeatable).
+        #[arg(long = "label", value_name = "LABEL=VALUE")]
+        labels: Vec<String>,
+        /// Re-issue the credentials of an enrolled probe.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the inventory.
+    Ls,
+    /// Remove a probe from the inventory.
+    Rm {
+        /// Probe name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FilterCmd {
+    /// Store or replace a filter on the targets; DoC/DoPV filters are also applied to the
+    /// archived past (60 days unless --retro/--no-retro).
+    ///
+    /// Example: probectl -p all filter push --name raiz0worm --action doc --threat Raiz0WorM
+    /// --kill-chain installation 'event_type:http AND http.status:200 AND
+    /// _exists_:base64.functions'
+    Push(Box<PushArgs>),
+    /// List filters with their counts.
+    Ls,
+    /// Remove a filter (its DoCs stay).
+    Rm {
+        /// Filter name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct PushArgs {
+    #[command(flatten)]
+    spec: mgmt_proto::FilterSpec,
+}
+
+#[derive(Debug, Subcommand)]
+enum DocCmd {
+    /// Declarations with ids above --after (a collection cursor), oldest first.
+    Ls {
+        /// Cursor: the last id already collected (per probe: use with one probe).
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Most declarations per probe.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetroCmd {
+    /// Start (or resume) a filter's retro-hunt.
+    Start {
+        /// Filter name.
+        filter: String,
+        /// Days back (default: the filter's).
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Where a filter's retro-hunt is.
+    Status {
+        /// Filter name.
+        filter: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Read settings (all, or one).
+    Get {
+        /// The setting.
+        key: Option<String>,
+    },
+    /// Change a setting.
+    Set {
+        /// The setting (archive.retention-days, archive.max-size, archive.min-free).
+        key: String,
+        /// Its value.
+        value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCmd {
+    /// Send the PKI's operator keys (with revoked and retired ones marked) and revocation
+    /// list; probes apply them to every later request and handshake.
+    Push,
+    /// The keys and revocation list a probe holds.
+    Ls,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCmd {
+    /// Fetch each probe's whole audit log and check its hash chain: an edited, reordered or
+    /// deleted entry is reported with its index.
+    Verify,
+    /// Print audit entries.
+    Ls {
+        /// First index.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Most entries.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("probectl: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn pki_dir(cli: &Cli) -> PathBuf {
+    cli.pki.clone().unwrap_or_else(|| PathBuf::from("pki"))
+}
+
+fn duration(s: &str, flag: &str) -> Result<Duration> {
+    mgmt_proto::units::parse_duration(s).map_err(|e| anyhow!("{flag}: {e}"))
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let remote = match &cli.command {
+        Cmd::Pki(c) => return pki_cmd(&cli, c),
+        Cmd::Probe(c) => return probe_cmd(&cli, c),
+        Cmd::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "probectl",
+                &mut std::io::stdout(),
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Cmd::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Cmd::RawSend { file } => return raw_send(&cli, file),
+        Cmd::Audit(AuditCmd::Verify) => return audit_verify(&cli),
+        Cmd::Status => Command::Status,
+        Cmd::Filter(FilterCmd::Push(a)) => Command::FilterPush {
+            spec: a.spec.clone(),
+        },
+        Cmd::Filter(FilterCmd::Ls) => Command::FilterList,
+        Cmd::Filter(FilterCmd::Rm { name }) => Command::FilterRemove { name: name.clone() },
+        Cmd::Doc(DocCmd::Ls { after, limit }) => Command::DocList {
+            after: *after,
+            limit: *limit,
+        },
+        Cmd::Retro(RetroCmd::Start { filter, days }) => Command::RetroStart {
+            filter: filter.clone(),
+            days: *days,
+        },
+        Cmd::Retro(RetroCmd::Status { filter }) => Command::RetroStatus {
+            filter: filter.clone(),
+        },
+        Cmd::Hunt {
+            query,
+            since,
+            until,
+            samples,
+        } => Command::Hunt {
+            query: query.clone(),
+            since: since.clone(),
+            until: until.clone(),
+            samples: *samples,
+        },
+        Cmd::Config(ConfigCmd::Get { key }) => Command::ConfigGet { key: key.clone() },
+        Cmd::Config(ConfigCmd::Set { key, value }) => Command::ConfigSet {
+            key: key.clone(),
+            value: value.clone(),
+        },
+        Cmd::Keys(KeysCmd::Ls) => Command::KeysList,
+        Cmd::Keys(KeysCmd::Push) => {
+            let pki = Pki::open(&pki_dir(&cli))?;
+            Command::KeysPush {
+                keys: pki.operator_keys()?,
+                crl: pki.crl()?,
+            }
+        }
+        Cmd::Audit(AuditCmd::Ls { from, limit }) => Command::AuditGet {
+            from: *from,
+            limit: *limit,
+        },
+    };
+    let pki = Pki::open(&pki_dir(&cli))?;
+    let probes = fleet::select(&pki, &cli.targets)?;
+    let client = client(&cli, &pki)?;
+    let results = fleet::fan_out(
+        &client,
+        &pki,
+        &cli.operator,
+        &probes,
+        &remote,
+        cli.save_request.as_deref(),
+        !cli.no_progress,
+    )?;
+    report(&cli, remote.op(), &results)
+}
+
+fn client(cli: &Cli, pki: &Pki) -> Result<Client> {
+    let ttl = duration(&cli.ttl, "--ttl")?;
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    if ttl_ms > mgmt_proto::MAX_LIFETIME_MS {
+        bail!("--ttl {}: at most 15m", cli.ttl);
+    }
+    Client::new(
+        pki,
+        &cli.operator,
+        duration(&cli.timeout, "--timeout")?,
+        ttl_ms,
+    )
+}
+
+/// Prints the per-probe results and returns the exit status.
+fn report(cli: &Cli, op: &str, results: &[ProbeResult]) -> Result<ExitCode> {
+    let ok = results.iter().filter(|r| r.ok()).count();
+    let unreachable: Vec<&str> = results
+        .iter()
+        .filter(|r| r.answer.is_err())
+        .map(|r| r.probe.name.as_str())
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if cli.json {
+        let v = json!({
+            "command": op,
+            "targets": results.len(),
+            "succeeded": ok,
+            "unreachable": unreachable,
+            "partial": ok > 0 && ok < results.len(),
+            "results": results.iter().map(ProbeResult::to_json).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(out, "{:<20} {:<12} DETAIL", "PROBE", "RESULT")?;
+        for r in results {
+            let j = r.to_json();
+            let outcome = j["outcome"].as_str().unwrap_or("?").to_string();
+            let detail = match (&r.answer, j.get("error")) {
+                (_, Some(e)) => format!(
+                    "{}{}",
+                    j.get("code")
+                        .and_then(Value::as_str)
+                        .map(|c| format!("{c}: "))
+                        .unwrap_or_default(),
+                    e.as_str().unwrap_or_default()
+                ),
+                (Ok(a), None) => match &a.outcome {
+                    Outcome::Ok { body } => summarize(op, body),
+                    _ => String::new(),
+                },
+                (Err(e), None) => e.clone(),
+            };
+            writeln!(out, "{:<20} {:<12} {}", r.probe.name, outcome, detail)?;
+        }
+        writeln!(
+            out,
+            "{ok} of {} probe(s) succeeded{}",
+            results.len(),
+            if unreachable.is_empty() {
+                String::new()
+            } else {
+                format!("; no answer from: {}", unreachable.join(", "))
+            }
+        )?;
+    }
+    Ok(if ok == results.len() {
+        ExitCode::SUCCESS
+    } else if ok == 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::from(EXIT_PARTIAL)
+    })
+}
+
+/// A one-line summary of an answer for the text table.
+fn summarize(op: &str, body: &Value) -> String {
+    match op {
+        "status" => format!(
+            "v{} up {}s, {} filters, {} DoCs, {} archived events, capture: {}",
+            body["version"].as_str().unwrap_or("?"),
+            body["uptime_s"],
+            body["filters"],
+            body["docs"],
+            body["archive"]["events"],
+            body["daemon"]["capture"].as_str().unwrap_or("?")
+        ),
+        "filter_push" => format!(
+            "stored `{}` (retro-hunt: {})",
+            body["filter"]["name"].as_str().unwrap_or("?"),
+            body["retro"].as_str().unwrap_or("?")
+        ),
+        "filter_list" => {
+            let names: Vec<String> = body
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|f| {
+                            format!("{} ({} seen)", f["name"].as_str().unwrap_or("?"), f["seen"])
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("{} filter(s): {}", names.len(), names.join(", "))
+        }
+        "doc_list" => {
+            let docs = body["docs"].as_array().cloned().unwrap_or_default();
+            let mut s = format!("{} declaration(s), cursor {}", docs.len(), body["next"]);
+            for d in docs.iter().take(20) {
+                s.push_str(&format!(
+                    "\n    #{} {} {} {} ({}, {} evidence event(s), first {})",
+                    d["id"],
+                    d["kind"].as_str().unwrap_or("?"),
+                    d["asset"].as_str().unwrap_or("?"),
+                    d["threat"].as_str().unwrap_or("?"),
+                    d["kill_chain"].as_str().unwrap_or("?"),
+                    d["count"],
+                    d["first_seen"].as_str().unwrap_or("?")
+                ));
+            }
+            s
+        }
+        "hunt" => format!(
+            "{} matching event(s) ({} of {} blocks read)",
+            body["count"], body["blocks_read"], body["blocks"]
+        ),
+        _ => body.to_string(),
+    }
+}
+
+fn pki_cmd(cli: &Cli, c: &PkiCmd) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match c {
+        PkiCmd::Init { dir, admin, force } => {
+            let p = Pki::init(dir, admin, *force)?;
+            let k = p.operator(admin)?;
+            if cli.json {
+                writeln!(out, "{}", json!({"dir": dir, "admin": k}))?;
+            } else {
+                writeln!(
+                    out,
+                    "fleet PKI created in {} (CA key: {}; keep it safe)\nadmin operator `{admin}`: key {}",
+                    dir.display(),
+                    dir.join("ca.key").display(),
+                    k.key_id
+                )?;
+            }
+        }
+        PkiCmd::Operator { name, role } => {
+            let k = Pki::open(&pki_dir(cli))?.add_operator(name, *role)?;
+            print_key(&mut out, cli.json, &k, "created")?;
+        }
+        PkiCmd::Rotate { name } => {
+            let k = Pki::open(&pki_dir(cli))?.rotate(name)?;
+            print_key(&mut out, cli.json, &k, "new key")?;
+        }
+        PkiCmd::Revoke { name } => {
+            let p = Pki::open(&pki_dir(cli))?;
+            p.revoke_operator(name)?;
+            let k = p.operator(name)?;
+            print_key(&mut out, cli.json, &k, "revoked")?;
+            if !cli.json {
+                writeln!(
+                    out,
+                    "now run `probectl -p all keys push` so probes refuse it"
+                )?;
+            }
+        }
+        PkiCmd::Ls => {
+            let keys = Pki::open(&pki_dir(cli))?.operator_keys()?;
+            if cli.json {
+                writeln!(out, "{}", serde_json::to_string(&keys)?)?;
+            } else {
+                writeln!(out, "{:<20} {:<8} {:<16} STATE", "OPERATOR", "ROLE", "KEY")?;
+                for k in keys {
+                    writeln!(
+                        out,
+                        "{:<20} {:<8} {:<16} {}",
+                        k.name,
+                        k.role,
+                        k.key_id,
+                        if k.revoked { "revoked" } else { "active" }
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_key(
+    out: &mut dyn Write,
+    json: bool,
+    k: &mgmt_proto::OperatorKey,
+    what: &str,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(k)?)?;
+    } else {
+        writeln!(
+            out,
+            "operator `{}` ({}): {what}, key {}",
+            k.name, k.role, k.key_id
+        )?;
+    }
+    Ok(())
+}
+
+fn probe_cmd(cli: &Cli, c: &ProbeCmd) -> Result<ExitCode> {
+    let pki = Pki::open(&pki_dir(cli))?;
+    let mut out = std::io::stdout().lock();
+    match c {
+        ProbeCmd::Enroll {
+            name,
+            address,
+            labels,
+            force,
+        } => {
+            let mut l = BTreeMap::new();
+            for kv in labels {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--label {kv}: expected LABEL=VALUE"))?;
+                l.insert(k.to_string(), v.to_string());
+            }
+            let p = pki.enroll(name, address, l, *force)?;
+            if cli.json {
+                writeln!(out, "{}", serde_json::to_string(&p)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "probe `{name}` enrolled: id {}, credentials in {} (copy them to the probe; run `probed run --mgmt {address} --mgmt-pki DIR`)",
+                    p.id,
+                    pki.dir.join("probes").join(name).display()
+                )?;
+            }
+        }
+        ProbeCmd::Ls => {
+            let inv = pki.inventory()?;
+            if cli.json {
+                writeln!(out, "{}", serde_json::to_string(&inv.probes)?)?;
+            } else {
+                writeln!(out, "{:<20} {:<22} {:<16} LABELS", "PROBE", "ADDRESS", "ID")?;
+                for p in &inv.probes {
+                    let labels: Vec<String> =
+                        p.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    writeln!(
+                        out,
+                        "{:<20} {:<22} {:<16} {}",
+                        p.name,
+                        p.address,
+                        p.id,
+                        labels.join(",")
+                    )?;
+                }
+            }
+        }
+        ProbeCmd::Rm { name } => {
+            let mut inv = pki.inventory()?;
+            let before = inv.probes.len();
+            inv.probes.retain(|p| &p.name != name);
+            if inv.probes.len() == before {
+                bail!("no probe `{name}` in the inventory");
+            }
+            pki.save_inventory(&inv)?;
+            writeln!(out, "probe `{name}` removed from the inventory")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends a saved envelope as it is.
+fn raw_send(cli: &Cli, file: &Path) -> Result<ExitCode> {
+    let pki = Pki::open(&pki_dir(cli))?;
+    let probes = fleet::select(&pki, &cli.targets)?;
+    if probes.len() != 1 {
+        bail!("raw-send goes to exactly one probe (-p NAME)");
+    }
+    let frame = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    // The answer names the payload's digest when the envelope is readable.
+    let payload = mgmt_proto::from_cbor::<Envelope>(&frame, "envelope")
+        .map(|e| e.payload)
+        .unwrap_or_else(|_| frame.clone());
+    let client = client(cli, &pki)?;
+    let answer = client
+        .exchange(&probes[0], &frame, &payload)
+        .map_err(|e| format!("{e:#}"));
+    let r = ProbeResult {
+        probe: probes[0].clone(),
+        answer,
+    };
+    report(cli, "raw", std::slice::from_ref(&r))
+}
+
+/// Fetches and verifies each target's audit chain.
+fn audit_verify(cli: &Cli) -> Result<ExitCode> {
+    let pki = Pki::open(&pki_dir(cli))?;
+    let probes = fleet::select(&pki, &cli.targets)?;
+    let client = client(cli, &pki)?;
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
+    let mut good = 0;
+    for p in &probes {
+        let r = fetch_audit(&client, &pki, &cli.operator, p).and_then(|(entries, head)| {
+            mgmt_proto::audit::verify(&entries, &head)
+                .map_err(|e| anyhow!("{e}"))
+                .map(|n| (n, head))
+        });
+        match r {
+            Ok((n, head)) => {
+                good += 1;
+                rows.push(json!({"probe": p.name, "ok": true, "entries": n, "head": head.hash}));
+            }
+            Err(e) => rows.push(json!({"probe": p.name, "ok": false, "error": format!("{e:#}")})),
+        }
+    }
+    if cli.json {
+        writeln!(out, "{}", json!({"results": rows}))?;
+    } else {
+        for r in &rows {
+            if r["ok"] == json!(true) {
+                writeln!(
+                    out,
+                    "{:<20} intact: {} entries, head {}",
+                    r["probe"].as_str().unwrap_or("?"),
+                    r["entries"],
+                    r["head"].as_str().unwrap_or("")
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<20} BROKEN: {}",
+                    r["probe"].as_str().unwrap_or("?"),
+                    r["error"].as_str().unwrap_or("")
+                )?;
+            }
+        }
+    }
+    Ok(if good == probes.len() {
+        ExitCode::SUCCESS
+    } else if good == 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::from(EXIT_PARTIAL)
+    })
+}
+
+fn fetch_audit(
+    client: &Client,
+    pki: &Pki,
+    operator: &str,
+    p: &pki::InventoryProbe,
+) -> Result<(Vec<AuditEntry>, AuditHead)> {
+    let mut entries: Vec<AuditEntry> = Vec::new();
+    let mut from = 0u64;
+    let mut head = None;
+    loop {
+        let cmd = Command::AuditGet {
+            from,
+            limit: 10_000,
+        };
+        let env = client.seal(p, pki.next_seq(operator)?, &cmd)?;
+        let r = client.exchange(p, &env.to_bytes(), &env.payload)?;
+        let body = match r.outcome {
+            Outcome::Ok { body } => body,
+            Outcome::Rejected { code, reason } => bail!("rejected: {}: {reason}", code.name()),
+            Outcome::Failed { error } => bail!("{error}"),
+        };
+        let page: Vec<AuditEntry> =
+            serde_json::from_value(body["entries"].clone()).context("audit entries")?;
+        // The head of the first page: entries appended while paging (our own requests) come
+        // after it and are not part of the chain checked.
+        if head.is_none() {
+            head = Some(
+                serde_json::from_value::<AuditHead>(body["head"].clone()).context("audit head")?,
+            );
+        }
+        entries.extend(page);
+        match body["next"].as_u64() {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    let head = head.unwrap_or_default();
+    // Only the entries up to the head of the first page were covered by it.
+    entries.retain(|e| e.index < head.next || e.outcome == "unreadable");
+    Ok((entries, head))
+}
