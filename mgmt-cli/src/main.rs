@@ -161,13 +161,11 @@ enum PkiCmd {
     /// Give an operator a new command key (the old one is marked revoked); then push keys.
     Rotate {
         /// Operator name.
-        #[arg(long = "operator", value_name = "NAME")]
         name: String,
     },
     /// Revoke an operator's certificate and key; then `probectl -p all keys push`.
     Revoke {
         /// Operator name.
-        #[arg(long = "operator", value_name = "NAME")]
         name: String,
     },
     /// List operators and their keys.
@@ -781,4 +779,14 @@ fn fetch_audit(
     // Only the entries up to the head of the first page were covered by it.
     entries.retain(|e| e.index < head.next || e.outcome == "unreadable");
     Ok((entries, head))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -239,7 +239,7 @@ impl Pki {
         check_name(name)?;
         let dir = self.operator_dir(name);
         if dir.join("operator.toml").exists() {
-            bail!("operator `{name}` exists (rotate its key with `probectl pki rotate --operator {name}`)");
+            bail!("operator `{name}` exists (rotate its key with `probectl pki rotate {name}`)");
         }
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let (cert, key, serial) = self.issue(name, None, ExtendedKeyUsagePurpose::ClientAuth)?;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Parses `30s`, `5m`, `12h`, `60d`, `2w` or a number of seconds.
+/// Parses `250ms`, `30s`, `5m`, `12h`, `60d`, `2w` or a number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -12,19 +12,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("duration `{s}`: expected a number and a unit (s, m, h, d, w)"))?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
+    let ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
         _ => {
             return Err(format!(
-                "duration `{s}`: unknown unit `{unit}` (s, m, h, d, w)"
+                "duration `{s}`: unknown unit `{unit}` (ms, s, m, h, d, w)"
             ))
         }
     };
-    Ok(Duration::from_secs(n.saturating_mul(mult)))
+    Ok(Duration::from_millis(n.saturating_mul(ms)))
 }
 
 /// Parses `64M`, `2G`, `500K`, `1T` or a byte count.
@@ -62,6 +63,7 @@ mod tests {
         assert_eq!(parse_duration("60d").unwrap().as_secs(), 60 * 86_400);
         assert_eq!(parse_duration("45").unwrap().as_secs(), 45);
         assert!(parse_duration("3y").is_err());
+        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
         assert_eq!(parse_size("64M").unwrap(), 64 << 20);
         assert!(parse_size("x").is_err());
     }
