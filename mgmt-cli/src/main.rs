@@ -333,7 +333,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Audit(AuditCmd::Verify) => return audit_verify(&cli),
         Cmd::Status => Command::Status,
         Cmd::Filter(FilterCmd::Push(a)) => Command::FilterPush {
-            spec: a.spec.clone(),
+            spec: Box::new(a.spec.clone()),
         },
         Cmd::Filter(FilterCmd::Ls) => Command::FilterList,
         Cmd::Filter(FilterCmd::Rm { name }) => Command::FilterRemove { name: name.clone() },

@@ -22,7 +22,7 @@ use serde_json::Value;
 /// A filter push (the state change every forged request tries to make).
 fn evil_push() -> Command {
     Command::FilterPush {
-        spec: FilterSpec {
+        spec: Box::new(FilterSpec {
             name: "evil".into(),
             filter: Some("event_type:http".into()),
             from_set: None,
@@ -46,7 +46,7 @@ fn evil_push() -> Command {
             threshold_type: mgmt_proto::filter::ThresholdKind::Limit,
             retro: "60d".into(),
             no_retro: true,
-        },
+        }),
     }
 }
 

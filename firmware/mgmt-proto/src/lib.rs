@@ -127,7 +127,7 @@ pub enum Command {
     /// the archive unless its spec says `no_retro`.
     FilterPush {
         /// The filter, as the probe's own `filter add` flags describe it.
-        spec: FilterSpec,
+        spec: Box<FilterSpec>,
     },
     /// The stored filters with their counts.
     FilterList,

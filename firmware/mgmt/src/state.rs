@@ -171,7 +171,7 @@ impl MgmtState {
             return Ok(Fresh::Replay);
         }
         let live = self.nonces.load(Ordering::Relaxed);
-        if live >= MAX_NONCES || (live > 0 && live % 1024 == 0) {
+        if live >= MAX_NONCES || (live > 0 && live.is_multiple_of(1024)) {
             self.prune_nonces(now)?;
             if self.nonces.load(Ordering::Relaxed) >= MAX_NONCES {
                 return Ok(Fresh::Full);

@@ -249,7 +249,7 @@ fn deliver(store: &Store, status: &Mutex<DaemonStatus>) {
         match export::deliver(store, Duration::ZERO) {
             Ok(r) => {
                 let mut s = lock(status);
-                s.webhooks_delivered += r.delivered as u64;
+                s.webhooks_delivered += r.delivered;
                 s.webhooks_pending = r.pending;
             }
             Err(e) => tracing::warn!("webhooks: {e}"),
