@@ -702,3 +702,29 @@ mod tests {
         assert!(read_frame(&mut &b"\0\0"[..], 16).is_err());
     }
 }
+
+#[doc(hidden)]
+pub mod fuzzing {
+    //! Entry points for `firmware/fuzz`: everything a probe decodes from a request frame
+    //! before and after the signature check, and what an operator decodes from an answer.
+    use super::*;
+
+    /// Decodes `data` as every wire type and runs the checks that do not need a key store.
+    pub fn fuzz_frame(data: &[u8]) {
+        let _ = read_frame(&mut &data[..], 1 << 16);
+        if let Ok(env) = from_cbor::<Envelope>(data, "envelope") {
+            let _ = verify(&[0u8; 32], &env.payload, &env.sig);
+            if let Ok(p) = from_cbor::<Payload>(&env.payload, "payload") {
+                let _ = required_role(&p.op);
+                if let Ok(c) = from_cbor::<Command>(&p.command, "command") {
+                    assert!(required_role(c.op()).is_some());
+                }
+            }
+        }
+        let _ = from_cbor::<Command>(data, "command");
+        let _ = SignedResponse::open(data, &[0u8; 32], "p", b"");
+        if let Ok(entries) = from_cbor::<Vec<audit::AuditEntry>>(data, "audit") {
+            let _ = audit::verify(&entries, &audit::AuditHead::default());
+        }
+    }
+}
