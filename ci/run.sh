@@ -5,7 +5,8 @@
 #   ci/run.sh conformance compare with Suricata 7 on ../shared/corpus: events, suricata-verify
 #                         alert checks, alert parity with ET Open (needs suricata, tshark)
 #   ci/run.sh fuzz [SECS] smoke-run every fuzz target (needs cargo-fuzz)
-#   ci/run.sh bench       the benchmarks in ci/bench (needs suricata; ci/bench/hunt needs jq)
+#   ci/run.sh bench       the benchmarks in ci/bench (needs suricata; ci/bench/hunt needs jq;
+#                         ci/bench/fleet starts 100 probes on loopback)
 #   ci/run.sh all         test, then conformance and fuzz smoke when their tools exist
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,7 +56,7 @@ case "$job" in
   test) run_test ;;
   conformance) run_conformance ;;
   fuzz) run_fuzz "${2:-20}" ;;
-  bench) ci/bench/run && ci/bench/run --et-open && ci/bench/rules && ci/bench/hunt ;;
+  bench) ci/bench/run && ci/bench/run --et-open && ci/bench/rules && ci/bench/hunt && ci/bench/fleet ;;
   all)
     run_test
     if [ -d ../shared/corpus ] && command -v suricata >/dev/null; then run_conformance; fi
