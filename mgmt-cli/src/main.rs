@@ -696,9 +696,9 @@ fn audit_verify(cli: &Cli) -> Result<ExitCode> {
     let mut good = 0;
     for p in &probes {
         let r = fetch_audit(&client, &pki, &cli.operator, p).and_then(|(entries, head)| {
-            mgmt_proto::audit::verify(&entries, &head)
-                .map_err(|e| anyhow!("{e}"))
-                .map(|n| (n, head))
+            let n = mgmt_proto::audit::verify(&entries, &head).map_err(|e| anyhow!("{e}"))?;
+            check_seen_head(&pki, &p.name, &entries, &head)?;
+            Ok((n, head))
         });
         match r {
             Ok((n, head)) => {
@@ -737,6 +737,50 @@ fn audit_verify(cli: &Cli) -> Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_PARTIAL)
     })
+}
+
+/// The newest audit entry probectl verified on a probe, remembered in
+/// `PKI/audit/NAME.toml`: a later log must still contain it unchanged, which a rewrite or
+/// rollback of the whole log (that the chain alone cannot reveal) would break.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct SeenHead {
+    index: u64,
+    hash: String,
+    verified_at: i64,
+}
+
+fn check_seen_head(pki: &Pki, probe: &str, entries: &[AuditEntry], head: &AuditHead) -> Result<()> {
+    let dir = pki.dir.join("audit");
+    let path = dir.join(format!("{probe}.toml"));
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let seen: SeenHead = toml::from_str(&s).with_context(|| format!("{}", path.display()))?;
+        if seen.index >= head.base_index {
+            match entries.iter().find(|e| e.index == seen.index) {
+                Some(e) if e.hash == seen.hash => {}
+                Some(_) => bail!(
+                    "audit entry {} differs from the one verified earlier: the log was rewritten",
+                    seen.index
+                ),
+                None => bail!(
+                    "audit entry {} verified earlier is gone: the log was rolled back (it now ends at {})",
+                    seen.index,
+                    head.next
+                ),
+            }
+        }
+    }
+    if head.next > 0 {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let seen = SeenHead {
+            index: head.next - 1,
+            hash: head.hash.clone(),
+            verified_at: mgmt_proto::now_ms() / 1000,
+        };
+        std::fs::write(&path, toml::to_string(&seen)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn fetch_audit(

@@ -174,6 +174,8 @@ fn audit_verify_detects_edited_reordered_and_deleted_entries() {
     for (what, tamper, expect) in cases {
         std::fs::remove_dir_all(&data).unwrap();
         copy_dir(&pristine, &data);
+        // Each case checks the chain alone, not the head remembered from the last verify.
+        let _ = std::fs::remove_dir_all(f.pki.join("audit"));
         {
             let s = store::Store::open(&data).unwrap();
             tamper(&s);
@@ -190,6 +192,35 @@ fn audit_verify_detects_edited_reordered_and_deleted_entries() {
         );
         f.probe("p1").stop();
     }
+}
+
+#[test]
+fn audit_verify_remembers_heads_and_detects_a_rolled_back_log() {
+    let mut f = Fleet::new(1, false);
+    f.start_all();
+    f.ok(&["-p", "p1", "status"]);
+    f.probe("p1").stop();
+    let data = f.probes[0].data.clone();
+    let old = f.dir.path().join("old");
+    copy_dir(&data, &old);
+    let pki = f.pki.clone();
+    f.probe("p1").start(&pki);
+    for _ in 0..3 {
+        f.ok(&["-p", "p1", "status"]);
+    }
+    f.ok(&["-p", "p1", "audit", "verify"]);
+    // The whole data directory put back as it was: a consistent but older chain.
+    f.probe("p1").stop();
+    std::fs::remove_dir_all(&data).unwrap();
+    copy_dir(&old, &data);
+    f.probe("p1").start(&pki);
+    let o = f.probectl(&["-p", "p1", "audit", "verify"]);
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stdout.contains("rolled back") || o.stdout.contains("rewritten"),
+        "{}",
+        o.stdout
+    );
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
