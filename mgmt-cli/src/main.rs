@@ -109,6 +109,9 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         samples: u32,
     },
+    /// Versioned Suricata rule sets: push, activate, roll back.
+    #[command(subcommand)]
+    Rules(RulesCmd),
     /// Run-time settings.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -253,6 +256,34 @@ enum RetroCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum RulesCmd {
+    /// Send a rule file as a new version; each probe loads it and reports what failed (a
+    /// set where no rule loads is refused).
+    ///
+    /// Example: probectl -p all rules push --activate et-2026-12-05 emerging-all.rules
+    Push {
+        /// Version name (letters, digits, `.`, `_`, `-`).
+        #[arg(value_name = "VERSION")]
+        set_version: String,
+        /// The rules (Suricata language, e.g. ET Open's emerging-all.rules).
+        file: PathBuf,
+        /// Make it the active set once stored.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// Make a stored version the active rule set.
+    Activate {
+        /// Version name.
+        #[arg(value_name = "VERSION")]
+        set_version: String,
+    },
+    /// Go back to the previously active rule set.
+    Rollback,
+    /// Stored versions, the active one and the history.
+    Ls,
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCmd {
     /// Read settings (all, or one).
     Get {
@@ -359,6 +390,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
             until: until.clone(),
             samples: *samples,
         },
+        Cmd::Rules(RulesCmd::Push {
+            file,
+            set_version,
+            activate,
+        }) => {
+            let text =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            if text.len() > mgmt_proto::MAX_RULESET_BYTES {
+                bail!(
+                    "{}: {} bytes is over the probes' {}-byte limit",
+                    file.display(),
+                    text.len(),
+                    mgmt_proto::MAX_RULESET_BYTES
+                );
+            }
+            Command::RulesPush {
+                version: set_version.clone(),
+                rules_lz4: mgmt_proto::compress_rules(&text),
+                activate: *activate,
+            }
+        }
+        Cmd::Rules(RulesCmd::Activate { set_version }) => Command::RulesActivate {
+            version: set_version.clone(),
+        },
+        Cmd::Rules(RulesCmd::Rollback) => Command::RulesRollback,
+        Cmd::Rules(RulesCmd::Ls) => Command::RulesList,
         Cmd::Config(ConfigCmd::Get { key }) => Command::ConfigGet { key: key.clone() },
         Cmd::Config(ConfigCmd::Set { key, value }) => Command::ConfigSet {
             key: key.clone(),
@@ -513,6 +570,20 @@ fn summarize(op: &str, body: &Value) -> String {
                 ));
             }
             s
+        }
+        "rules_push" => format!(
+            "`{}`: {} rules loaded, {} failed{}",
+            body["set"]["version"].as_str().unwrap_or("?"),
+            body["set"]["loaded"],
+            body["set"]["failed"],
+            if body["activate"]["active"].is_string() {
+                ", active"
+            } else {
+                ""
+            }
+        ),
+        "rules_activate" | "rules_rollback" => {
+            format!("active: {}", body["active"].as_str().unwrap_or("?"))
         }
         "hunt" => format!(
             "{} matching event(s) ({} of {} blocks read)",

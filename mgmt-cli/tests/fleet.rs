@@ -267,3 +267,127 @@ fn swap_entries(s: &store::Store, a: u64, b: u64) {
     s.put(store::Tree::Audit, &a.to_be_bytes(), &eb).unwrap();
     s.put(store::Tree::Audit, &b.to_be_bytes(), &ea).unwrap();
 }
+
+/// Alerts of `sid` in the probe's EVE output (complete once a capture file is in done/).
+fn alerts(f: &Fleet, probe: usize, sid: u64) -> usize {
+    std::fs::read_to_string(f.probes[probe].data.join("eve.json"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event_type"] == "alert" && e["alert"]["signature_id"] == sid)
+        .count()
+}
+
+fn done_files(f: &Fleet, probe: usize) -> usize {
+    std::fs::read_dir(f.probes[probe].pcap_dir.as_ref().unwrap().join("done"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn wait_done(f: &Fleet, probe: usize, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while done_files(f, probe) < n {
+        assert!(Instant::now() < deadline, "capture not processed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn rule_sets_are_pushed_activated_and_rolled_back() {
+    let mut f = Fleet::new(1, true);
+    f.start_all();
+    let rules = f.dir.path().join("site.rules");
+    std::fs::write(
+        &rules,
+        "alert http any any -> any any (msg:\"example host\"; http.host; content:\"www.example.test\"; sid:1000001; rev:1;)\n\
+         alert http any any -> any any (msg:\"broken\"; nosuchkeyword; sid:1000002; rev:1;)\n",
+    )
+    .unwrap();
+    let v = f
+        .ok(&[
+            "-p",
+            "p1",
+            "rules",
+            "push",
+            "v1",
+            "--activate",
+            "--json",
+            rules.to_str().unwrap(),
+        ])
+        .json();
+    let body = &v["results"][0]["body"];
+    assert_eq!(body["set"]["loaded"], 1, "{v}");
+    assert_eq!(body["set"]["failed"], 1, "{v}");
+    assert_eq!(body["activate"]["active"], "v1");
+    f.probes[0].feed(&common::example_pcap());
+    wait_done(&f, 0, 1);
+    assert_eq!(
+        alerts(&f, 0, 1_000_001),
+        3,
+        "the pushed rule fires per request"
+    );
+    // A second version without the rule; then roll back to v1.
+    let quiet = f.dir.path().join("quiet.rules");
+    std::fs::write(&quiet, "alert http any any -> any any (msg:\"never\"; http.host; content:\"nowhere.invalid\"; sid:1000003; rev:1;)\n").unwrap();
+    f.ok(&[
+        "-p",
+        "p1",
+        "rules",
+        "push",
+        "v2",
+        "--activate",
+        quiet.to_str().unwrap(),
+    ]);
+    let v = f.ok(&["-p", "p1", "rules", "ls", "--json"]).json();
+    assert_eq!(v["results"][0]["body"]["active"], "v2");
+    assert_eq!(
+        v["results"][0]["body"]["history"],
+        serde_json::json!(["v1"])
+    );
+    let mut copy = f.dir.path().join("second.pcap");
+    std::fs::copy(common::example_pcap(), &copy).unwrap();
+    f.probes[0].feed(&copy);
+    wait_done(&f, 0, 2);
+    assert_eq!(alerts(&f, 0, 1_000_001), 3, "v2 has no such rule");
+    let v = f.ok(&["-p", "p1", "rules", "rollback", "--json"]).json();
+    assert_eq!(v["results"][0]["body"]["active"], "v1");
+    copy = f.dir.path().join("third.pcap");
+    std::fs::copy(common::example_pcap(), &copy).unwrap();
+    f.probes[0].feed(&copy);
+    wait_done(&f, 0, 3);
+    assert_eq!(alerts(&f, 0, 1_000_001), 6, "v1 active again");
+    // Nothing left to roll back to; a set where nothing loads is refused; analysts may not
+    // push rules.
+    let o = f.probectl(&["-p", "p1", "rules", "rollback", "--json"]);
+    assert_eq!(o.code, 1);
+    assert_eq!(o.json()["results"][0]["outcome"], "failed");
+    let bad = f.dir.path().join("bad.rules");
+    std::fs::write(&bad, "this is not a rule\n").unwrap();
+    let o = f.probectl(&[
+        "-p",
+        "p1",
+        "rules",
+        "push",
+        "v3",
+        "--json",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.json()["results"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no rule loads"));
+    f.ok(&["pki", "operator", "--name", "ana", "--role", "analyst"]);
+    f.ok(&["-p", "p1", "keys", "push"]);
+    let o = f.probectl(&[
+        "--operator",
+        "ana",
+        "-p",
+        "p1",
+        "rules",
+        "activate",
+        "v2",
+        "--json",
+    ]);
+    assert_eq!(o.json()["results"][0]["code"], "forbidden");
+}

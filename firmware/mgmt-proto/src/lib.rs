@@ -190,6 +190,27 @@ pub enum Command {
         #[serde(with = "serde_bytes", default)]
         crl: Vec<u8>,
     },
+    /// Store a versioned rule set (Suricata rules; checked by the probe) and optionally
+    /// make it the active one.
+    RulesPush {
+        /// Version name (letters, digits, `.`, `_`, `-`).
+        version: String,
+        /// The rules text, LZ4-compressed with its size prepended
+        /// ([`compress_rules`]).
+        #[serde(with = "serde_bytes")]
+        rules_lz4: Vec<u8>,
+        /// Activate it once stored.
+        activate: bool,
+    },
+    /// Make a stored rule set the active one (the detection engine is rebuilt with it).
+    RulesActivate {
+        /// Version name.
+        version: String,
+    },
+    /// Go back to the rule set that was active before the current one.
+    RulesRollback,
+    /// Stored rule sets, the active one and the activation history.
+    RulesList,
     /// Audit log entries from index `from`, at most `limit`, plus the chain head.
     AuditGet {
         /// First index.
@@ -216,6 +237,10 @@ impl Command {
             Command::ConfigSet { .. } => "config_set",
             Command::KeysList => "keys_list",
             Command::KeysPush { .. } => "keys_push",
+            Command::RulesPush { .. } => "rules_push",
+            Command::RulesActivate { .. } => "rules_activate",
+            Command::RulesRollback => "rules_rollback",
+            Command::RulesList => "rules_list",
             Command::AuditGet { .. } => "audit_get",
         }
     }
@@ -224,11 +249,12 @@ impl Command {
 /// The least role an operation needs; `None` for an unknown operation.
 pub fn required_role(op: &str) -> Option<Role> {
     Some(match op {
-        "status" | "filter_list" | "doc_list" | "retro_status" | "keys_list" | "audit_get" => {
-            Role::Viewer
-        }
+        "status" | "filter_list" | "doc_list" | "retro_status" | "keys_list" | "audit_get"
+        | "rules_list" => Role::Viewer,
         "filter_push" | "filter_remove" | "retro_start" | "hunt" | "config_get" => Role::Analyst,
-        "config_set" | "keys_push" => Role::Admin,
+        "config_set" | "keys_push" | "rules_push" | "rules_activate" | "rules_rollback" => {
+            Role::Admin
+        }
         _ => return None,
     })
 }
@@ -286,6 +312,30 @@ pub struct Envelope {
     /// Ed25519 signature over `payload`.
     #[serde(with = "serde_bytes")]
     pub sig: Vec<u8>,
+}
+
+/// Largest rule set text a probe accepts (ET Open is about 40 MB).
+pub const MAX_RULESET_BYTES: usize = 256 << 20;
+
+/// Compresses rules text for [`Command::RulesPush`].
+pub fn compress_rules(text: &[u8]) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(text)
+}
+
+/// Decompresses [`Command::RulesPush`] rules, refusing more than [`MAX_RULESET_BYTES`]
+/// before allocating.
+pub fn decompress_rules(lz4: &[u8]) -> Result<Vec<u8>, String> {
+    let size = lz4
+        .get(..4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(u32::from_le_bytes)
+        .ok_or("rule set: truncated")? as usize;
+    if size > MAX_RULESET_BYTES {
+        return Err(format!(
+            "rule set of {size} bytes is over the {MAX_RULESET_BYTES}-byte limit"
+        ));
+    }
+    lz4_flex::decompress_size_prepended(lz4).map_err(|e| format!("rule set: {e}"))
 }
 
 /// CBOR encoding of any serialisable value.
@@ -722,6 +772,7 @@ pub mod fuzzing {
             }
         }
         let _ = from_cbor::<Command>(data, "command");
+        let _ = decompress_rules(data);
         let _ = SignedResponse::open(data, &[0u8; 32], "p", b"");
         if let Ok(entries) = from_cbor::<Vec<audit::AuditEntry>>(data, "audit") {
             let _ = audit::verify(&entries, &audit::AuditHead::default());

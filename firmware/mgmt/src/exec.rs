@@ -225,6 +225,30 @@ pub(crate) fn run(shared: &Shared, cmd: Command) -> Result<Value, String> {
             shared.reload_tls().map_err(err)?;
             Ok(json!({"keys": keys.len(), "crl_bytes": crl.len()}))
         }
+        Command::RulesPush {
+            version,
+            rules_lz4,
+            activate,
+        } => {
+            let text = mgmt_proto::decompress_rules(&rules_lz4)?;
+            let mut r = crate::rules::push(store, &version, &text)?;
+            if activate {
+                r["activate"] = crate::rules::activate(store, &version)?;
+                (shared.ctx.changed)();
+            }
+            Ok(r)
+        }
+        Command::RulesActivate { version } => {
+            let r = crate::rules::activate(store, &version)?;
+            (shared.ctx.changed)();
+            Ok(r)
+        }
+        Command::RulesRollback => {
+            let r = crate::rules::rollback(store)?;
+            (shared.ctx.changed)();
+            Ok(r)
+        }
+        Command::RulesList => crate::rules::list(store),
         Command::AuditGet { from, limit } => {
             let head = shared.state.audit_head().map_err(err)?;
             let (entries, next) = shared

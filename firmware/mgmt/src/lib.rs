@@ -17,6 +17,7 @@
 
 mod admit;
 mod exec;
+pub mod rules;
 pub mod state;
 mod tls;
 

@@ -201,7 +201,7 @@ pub(crate) struct RunArgs {
 }
 
 /// Settings, rules and workers: what `replay` and `run` configure alike.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct EngineArgs {
     /// Change a setting, using Suricata's key names where they mean the same
     /// (repeatable), e.g. `--set stream.midstream=true`,

@@ -32,6 +32,7 @@ struct DaemonStatus {
     events: u64,
     last_error: Option<String>,
     rules_loaded: usize,
+    rules_version: Option<String>,
     webhooks_delivered: u64,
     webhooks_pending: u64,
 }
@@ -49,7 +50,8 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
 fn daemon(args: RunArgs) -> Result<ExitCode> {
     let store = Store::open(&args.data_dir)
         .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
-    let prepared = prepare(&args.engine, true)?;
+    let mut rules_version = mgmt::rules::active(&store).map(|(v, _)| v);
+    let mut prepared = prepare_with_active(&args, &store)?;
     let poll = crate::hunting::parse_duration(&args.poll).context("--poll")?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -61,6 +63,7 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
             None => "none".into(),
         },
         rules_loaded: prepared.rules.as_ref().map_or(0, |r| r.loaded),
+        rules_version: rules_version.clone(),
         ..Default::default()
     }));
     let server = match (&args.mgmt, &args.mgmt_pki) {
@@ -85,6 +88,29 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
             .unwrap_or_default()
     );
     while !stop.load(Ordering::Relaxed) {
+        // A rule set activated over management: rebuild the engine between batches. A set
+        // that fails to build leaves the running engine in place.
+        let active = mgmt::rules::active(&store).map(|(v, _)| v);
+        if active != rules_version {
+            match prepare_with_active(&args, &store) {
+                Ok(p) => {
+                    let mut s = lock(&status);
+                    s.rules_loaded = p.rules.as_ref().map_or(0, |r| r.loaded);
+                    s.rules_version = active.clone();
+                    tracing::info!(
+                        "rule set {} active: {} rules",
+                        active.as_deref().unwrap_or("(none)"),
+                        s.rules_loaded
+                    );
+                    prepared = p;
+                }
+                Err(e) => {
+                    tracing::error!("rule set {active:?}: {e:#}; keeping the running engine");
+                    lock(&status).last_error = Some(format!("rule set {active:?}: {e:#}"));
+                }
+            }
+            rules_version = active;
+        }
         if let Some(dir) = &args.pcap_dir {
             let files = ready_files(dir);
             if !files.is_empty() {
@@ -111,6 +137,15 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
     }
     store.flush().context("flushing state")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine from `-S` files plus the rule set activated over management, if any.
+fn prepare_with_active(args: &RunArgs, store: &Store) -> Result<Prepared> {
+    let mut engine = args.engine.clone();
+    if let Some((_, path)) = mgmt::rules::active(store) {
+        engine.rules.push(path);
+    }
+    prepare(&engine, true)
 }
 
 fn lock(s: &Mutex<DaemonStatus>) -> std::sync::MutexGuard<'_, DaemonStatus> {
