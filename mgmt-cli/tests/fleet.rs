@@ -319,7 +319,7 @@ fn rule_sets_are_pushed_activated_and_rolled_back() {
     assert_eq!(body["set"]["loaded"], 1, "{v}");
     assert_eq!(body["set"]["failed"], 1, "{v}");
     assert_eq!(body["activate"]["active"], "v1");
-    f.probes[0].feed(&common::example_pcap());
+    f.probes[0].feed(&example_pcap());
     wait_done(&f, 0, 1);
     assert_eq!(
         alerts(&f, 0, 1_000_001),
@@ -345,14 +345,14 @@ fn rule_sets_are_pushed_activated_and_rolled_back() {
         serde_json::json!(["v1"])
     );
     let mut copy = f.dir.path().join("second.pcap");
-    std::fs::copy(common::example_pcap(), &copy).unwrap();
+    std::fs::copy(example_pcap(), &copy).unwrap();
     f.probes[0].feed(&copy);
     wait_done(&f, 0, 2);
     assert_eq!(alerts(&f, 0, 1_000_001), 3, "v2 has no such rule");
     let v = f.ok(&["-p", "p1", "rules", "rollback", "--json"]).json();
     assert_eq!(v["results"][0]["body"]["active"], "v1");
     copy = f.dir.path().join("third.pcap");
-    std::fs::copy(common::example_pcap(), &copy).unwrap();
+    std::fs::copy(example_pcap(), &copy).unwrap();
     f.probes[0].feed(&copy);
     wait_done(&f, 0, 3);
     assert_eq!(alerts(&f, 0, 1_000_001), 6, "v1 active again");
