@@ -227,6 +227,22 @@ struct PushArgs {
 
 #[derive(Debug, Subcommand)]
 enum DocCmd {
+    /// Declarations this operator has not acknowledged yet, per probe; with --ack they are
+    /// acknowledged once received, so the next collect returns only newer ones (delivery at
+    /// least once: a collect that fails before its ack is repeated by the next).
+    Collect {
+        /// Most declarations per probe.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        /// Acknowledge what was received.
+        #[arg(long)]
+        ack: bool,
+    },
+    /// Acknowledge declarations up to an id on the targets.
+    Ack {
+        /// Last id to acknowledge.
+        upto: u64,
+    },
     /// Declarations with ids above --after (a collection cursor), oldest first.
     Ls {
         /// Cursor: the last id already collected (per probe: use with one probe).
@@ -240,6 +256,11 @@ enum DocCmd {
 
 #[derive(Debug, Subcommand)]
 enum RetroCmd {
+    /// Stop a running retro-hunt (`retro start` resumes it where it stopped).
+    Cancel {
+        /// Filter name.
+        filter: String,
+    },
     /// Start (or resume) a filter's retro-hunt.
     Start {
         /// Filter name.
@@ -376,6 +397,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             filter: filter.clone(),
             days: *days,
         },
+        Cmd::Retro(RetroCmd::Cancel { filter }) => Command::RetroCancel {
+            filter: filter.clone(),
+        },
+        Cmd::Doc(DocCmd::Collect { limit, ack }) => return doc_collect(&cli, *limit, *ack),
+        Cmd::Doc(DocCmd::Ack { upto }) => Command::DocAck { upto: *upto },
         Cmd::Retro(RetroCmd::Status { filter }) => Command::RetroStatus {
             filter: filter.clone(),
         },
@@ -554,7 +580,7 @@ fn summarize(op: &str, body: &Value) -> String {
                 .unwrap_or_default();
             format!("{} filter(s): {}", names.len(), names.join(", "))
         }
-        "doc_list" => {
+        "doc_list" | "doc_collect" => {
             let docs = body["docs"].as_array().cloned().unwrap_or_default();
             let mut s = format!("{} declaration(s), cursor {}", docs.len(), body["next"]);
             for d in docs.iter().take(20) {
@@ -732,6 +758,51 @@ fn probe_cmd(cli: &Cli, c: &ProbeCmd) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `doc collect`: the unacknowledged DoCs of each target, then (with `ack`) an
+/// acknowledgement to each probe of the last id it returned.
+fn doc_collect(cli: &Cli, limit: u32, ack: bool) -> Result<ExitCode> {
+    let pki = Pki::open(&pki_dir(cli))?;
+    let probes = fleet::select(&pki, &cli.targets)?;
+    let client = client(cli, &pki)?;
+    let mut results = fleet::fan_out(
+        &client,
+        &pki,
+        &cli.operator,
+        &probes,
+        &Command::DocCollect { limit },
+        cli.save_request.as_deref(),
+        !cli.no_progress,
+    )?;
+    if ack {
+        for r in &mut results {
+            let Ok(answer) = &mut r.answer else { continue };
+            let Outcome::Ok { body } = &mut answer.outcome else {
+                continue;
+            };
+            let (Some(next), Some(prev)) = (body["next"].as_u64(), body["acknowledged"].as_u64())
+            else {
+                continue;
+            };
+            if next == prev {
+                continue;
+            }
+            let cmd = Command::DocAck { upto: next };
+            let env = client.seal(&r.probe, pki.next_seq(&cli.operator)?, &cmd)?;
+            body["ack"] = match client.exchange(&r.probe, &env.to_bytes(), &env.payload) {
+                Ok(a) => match a.outcome {
+                    Outcome::Ok { body } => body["acknowledged"].clone(),
+                    Outcome::Rejected { code, reason } => {
+                        json!({"error": format!("{}: {reason}", code.name())})
+                    }
+                    Outcome::Failed { error } => json!({ "error": error }),
+                },
+                Err(e) => json!({"error": format!("{e:#}")}),
+            };
+        }
+    }
+    report(cli, "doc_collect", &results)
 }
 
 /// Sends a saved envelope as it is.

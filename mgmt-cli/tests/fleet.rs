@@ -96,6 +96,27 @@ fn filter_pushed_to_all_declares_on_both_probes() {
         after.json()["results"][0]["body"]["docs"],
         Value::Array(vec![])
     );
+    // Collecting with acknowledgement returns each DoC once per operator.
+    let c = f
+        .ok(&["-p", "all", "doc", "collect", "--ack", "--json"])
+        .json();
+    for r in c["results"].as_array().unwrap() {
+        assert_eq!(r["body"]["docs"].as_array().unwrap().len(), 1, "{r}");
+        assert_eq!(r["body"]["ack"], r["body"]["next"], "{r}");
+    }
+    let c = f
+        .ok(&["-p", "all", "doc", "collect", "--ack", "--json"])
+        .json();
+    for r in c["results"].as_array().unwrap() {
+        assert_eq!(r["body"]["docs"], Value::Array(vec![]), "{r}");
+    }
+    // The retro-hunt the push started has finished; nothing to cancel.
+    let s = f
+        .ok(&["-p", "p1", "retro", "status", "example-200", "--json"])
+        .json();
+    assert_eq!(s["results"][0]["body"]["running"], false, "{s}");
+    let o = f.probectl(&["-p", "p1", "retro", "cancel", "example-200", "--json"]);
+    assert_eq!(o.json()["results"][0]["outcome"], "failed");
     // The text table names both probes.
     let t = f.ok(&["-p", "all", "doc", "ls"]).stdout;
     assert!(

@@ -58,6 +58,8 @@ pub struct RetroReport {
     pub evidence_added: u64,
     /// Blocks that could not be read.
     pub errors: Vec<String>,
+    /// Stopped before the end (cancelled); the cursor is saved.
+    pub stopped: bool,
 }
 
 fn cursor_key(filter: &str) -> Vec<u8> {
@@ -90,14 +92,16 @@ pub fn pending(store: &Store, filter: &str) -> Result<bool, HuntError> {
 }
 
 /// Runs (or resumes) the retro-hunt of `c` over the last `days` of the archive (counted back
-/// from its newest event). `progress(done, total)` is called per chunk of blocks.
+/// from its newest event). `progress(done, total)` is called per chunk of blocks; when it
+/// returns false the hunt stops there with its cursor saved (a later call resumes) and the
+/// report says `stopped`.
 pub fn retro_hunt(
     store: &Store,
     docs: &DocStore,
     c: &Compiled,
     days: u32,
     webhooks: &[String],
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut dyn FnMut(usize, usize) -> bool,
 ) -> Result<RetroReport, HuntError> {
     let Some((kind, decl)) = c.filter.action.as_ref().and_then(|a| a.declaration()) else {
         return Err(HuntError::Invalid(format!(
@@ -146,7 +150,10 @@ pub fn retro_hunt(
     let total = blocks.len();
     let pre = crate::eval::Pre::new(&c.node);
     let mut done = 0;
-    progress(0, total);
+    if !progress(0, total) {
+        rep.stopped = true;
+        return Ok(rep);
+    }
     for chunk in blocks.chunks(CHUNK_BLOCKS) {
         let found: Vec<Result<Vec<Hit>, String>> = chunk
             .par_iter()
@@ -203,7 +210,10 @@ pub fn retro_hunt(
         }
         cur.matched = rep.matched;
         save(&cur)?;
-        progress(done, total);
+        if !progress(done, total) && done < total {
+            rep.stopped = true;
+            return Ok(rep);
+        }
     }
     cur.done = true;
     save(&cur)?;

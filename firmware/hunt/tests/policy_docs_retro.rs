@@ -95,7 +95,7 @@ fn hunt_retro_then_live_declarations_are_exactly_once() {
     hunt::save_filter(&s, &doc_filter("raiz")).unwrap();
     let c = hunt::policy::Compiled::new(hunt::get_filter(&s, "raiz").unwrap().unwrap()).unwrap();
     let docs = hunt::docs::DocStore::new(s.clone());
-    let rep = retro::retro_hunt(&s, &docs, &c, 60, &["chat".into()], &mut |_, _| {}).unwrap();
+    let rep = retro::retro_hunt(&s, &docs, &c, 60, &["chat".into()], &mut |_, _| true).unwrap();
     assert_eq!(rep.matched, 9);
     // One DoC per offender (3 sources), dated by the oldest evidence (day 5).
     assert_eq!(rep.created.len(), 3);
@@ -107,7 +107,7 @@ fn hunt_retro_then_live_declarations_are_exactly_once() {
         "{all:?}"
     );
     // Again: nothing new.
-    let again = retro::retro_hunt(&s, &docs, &c, 60, &[], &mut |_, _| {}).unwrap();
+    let again = retro::retro_hunt(&s, &docs, &c, 60, &[], &mut |_, _| true).unwrap();
     assert_eq!(again.matched, 9);
     assert!(again.created.is_empty());
     assert_eq!(again.evidence_added, 0);

@@ -151,6 +151,23 @@ pub enum Command {
         /// How many days back (default: the filter's own).
         days: Option<u32>,
     },
+    /// Stop a running retro-hunt (its cursor is kept: `retro_start` resumes it).
+    RetroCancel {
+        /// Filter name.
+        filter: String,
+    },
+    /// Declarations this operator has not acknowledged yet (above its acknowledgement
+    /// cursor on this probe), oldest first, at most `limit`.
+    DocCollect {
+        /// Most declarations in one answer.
+        limit: u32,
+    },
+    /// Acknowledge every declaration up to and including id `upto` for this operator (the
+    /// cursor only moves forward).
+    DocAck {
+        /// Last acknowledged id.
+        upto: u64,
+    },
     /// Where a filter's retro-hunt is.
     RetroStatus {
         /// Filter name.
@@ -232,6 +249,9 @@ impl Command {
             Command::DocList { .. } => "doc_list",
             Command::RetroStart { .. } => "retro_start",
             Command::RetroStatus { .. } => "retro_status",
+            Command::RetroCancel { .. } => "retro_cancel",
+            Command::DocCollect { .. } => "doc_collect",
+            Command::DocAck { .. } => "doc_ack",
             Command::Hunt { .. } => "hunt",
             Command::ConfigGet { .. } => "config_get",
             Command::ConfigSet { .. } => "config_set",
@@ -250,8 +270,9 @@ impl Command {
 pub fn required_role(op: &str) -> Option<Role> {
     Some(match op {
         "status" | "filter_list" | "doc_list" | "retro_status" | "keys_list" | "audit_get"
-        | "rules_list" => Role::Viewer,
-        "filter_push" | "filter_remove" | "retro_start" | "hunt" | "config_get" => Role::Analyst,
+        | "rules_list" | "doc_collect" => Role::Viewer,
+        "filter_push" | "filter_remove" | "retro_start" | "retro_cancel" | "hunt"
+        | "config_get" | "doc_ack" => Role::Analyst,
         "config_set" | "keys_push" | "rules_push" | "rules_activate" | "rules_rollback" => {
             Role::Admin
         }

@@ -39,7 +39,7 @@ pub(crate) fn handle(shared: &Shared, client: &Client, frame: &[u8]) -> Vec<u8> 
     let now = now_ms();
     let outcome = match check(shared, client, frame, now, &mut seen) {
         Err(Reject(code, reason)) => Outcome::Rejected { code, reason },
-        Ok(cmd) => match crate::exec::run(shared, cmd) {
+        Ok((cmd, operator)) => match crate::exec::run(shared, &operator, cmd) {
             Ok(body) => Outcome::Ok { body },
             Err(error) => Outcome::Failed { error },
         },
@@ -126,14 +126,14 @@ fn finish(shared: &Shared, client: &Client, seen: Seen, outcome: Outcome, now: i
 }
 
 /// The checks, in order. On success the sequence and nonce are recorded and the command is
-/// decoded.
+/// decoded; it is returned with the operator's name.
 fn check(
     shared: &Shared,
     client: &Client,
     frame: &[u8],
     now: i64,
     seen: &mut Seen,
-) -> Result<Command, Reject> {
+) -> Result<(Command, String), Reject> {
     // 1. Size was checked before the frame was read. 2. Envelope shape and version.
     let env: Envelope =
         from_cbor(frame, "envelope").map_err(|e| reject(RejectCode::Malformed, e.to_string()))?;
@@ -295,5 +295,5 @@ fn check(
             format!("payload says `{}` but the command is `{}`", p.op, cmd.op()),
         ));
     }
-    Ok(cmd)
+    Ok((cmd, key.name))
 }

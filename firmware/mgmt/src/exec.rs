@@ -1,8 +1,9 @@
 //! Execution of admitted commands. Each is a thin shell around `hunt`/`store`: the same
 //! functions `probed filter`, `probed doc` and `probed hunt` call locally.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use hunt::{retro, search};
@@ -62,12 +63,35 @@ pub fn config_value(store: &store::Store, key: &str) -> Option<String> {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
+/// A retro-hunt running on its own thread.
+#[derive(Debug, Default)]
+pub(crate) struct RetroRun {
+    cancel: AtomicBool,
+    done: AtomicUsize,
+    total: AtomicUsize,
+}
+
+/// Running retro-hunts by filter name.
+pub(crate) type Retros = Arc<Mutex<HashMap<String, Arc<RetroRun>>>>;
+
+fn ack_key(operator: &str) -> Vec<u8> {
+    format!("ack/{operator}").into_bytes()
+}
+
+fn ack_cursor(store: &store::Store, operator: &str) -> Result<u64, String> {
+    Ok(store
+        .get(Tree::Mgmt, &ack_key(operator))
+        .map_err(err)?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// Runs one command.
-pub(crate) fn run(shared: &Shared, cmd: Command) -> Result<Value, String> {
+/// Runs one command for `operator`.
+pub(crate) fn run(shared: &Shared, operator: &str, cmd: Command) -> Result<Value, String> {
     let store = shared.state.store();
     match cmd {
         Command::Status => {
@@ -142,13 +166,52 @@ pub(crate) fn run(shared: &Shared, cmd: Command) -> Result<Value, String> {
             if hunt::get_filter(store, &filter).map_err(err)?.is_none() {
                 return Err(format!("no filter named `{filter}`"));
             }
-            let running = shared
+            let run = shared
                 .retros
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .contains(&filter);
+                .get(&filter)
+                .cloned();
             let cur = retro::cursor(store, &filter).map_err(err)?;
-            Ok(json!({"filter": filter, "running": running, "cursor": cur}))
+            Ok(json!({
+                "filter": filter,
+                "running": run.is_some(),
+                "blocks_done": run.as_ref().map(|r| r.done.load(Ordering::Relaxed)),
+                "blocks_total": run.as_ref().map(|r| r.total.load(Ordering::Relaxed)),
+                "cursor": cur,
+            }))
+        }
+        Command::RetroCancel { filter } => {
+            let run = shared
+                .retros
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&filter)
+                .cloned();
+            match run {
+                Some(r) => {
+                    r.cancel.store(true, Ordering::Relaxed);
+                    Ok(json!({"filter": filter, "cancelled": true}))
+                }
+                None => Err(format!("no retro-hunt of `{filter}` is running")),
+            }
+        }
+        Command::DocCollect { limit } => {
+            let after = ack_cursor(store, operator)?;
+            let docs = hunt::docs::DocStore::new(store.clone())
+                .page(Some(after), limit.min(MAX_DOC_PAGE) as usize)
+                .map_err(err)?;
+            let next = docs.last().map_or(after, |d| d.id);
+            Ok(json!({"docs": docs, "acknowledged": after, "next": next}))
+        }
+        Command::DocAck { upto } => {
+            let cur = ack_cursor(store, operator)?;
+            let new = cur.max(upto);
+            store
+                .put(Tree::Mgmt, &ack_key(operator), &new.to_be_bytes())
+                .map_err(err)?;
+            store.flush().map_err(err)?;
+            Ok(json!({"acknowledged": new}))
         }
         Command::Hunt {
             query,
@@ -305,12 +368,15 @@ fn start_retro(shared: &Shared, name: &str, days: Option<u32>) -> Result<String,
             "filter `{name}` has no doc or dopv action to apply to the past"
         ));
     }
-    {
+    let run = {
         let mut running = shared.retros.lock().unwrap_or_else(|p| p.into_inner());
-        if !running.insert(name.to_string()) {
+        if running.contains_key(name) {
             return Ok("running".into());
         }
-    }
+        let run = Arc::new(RetroRun::default());
+        running.insert(name.to_string(), run.clone());
+        run
+    };
     let retros = Arc::clone(&shared.retros);
     let name = name.to_string();
     let spawned = std::thread::Builder::new()
@@ -318,11 +384,17 @@ fn start_retro(shared: &Shared, name: &str, days: Option<u32>) -> Result<String,
         .spawn(move || {
             let docs = hunt::docs::DocStore::new(store.clone());
             let webhooks = hunt::webhook_names(&store).unwrap_or_default();
-            match retro::retro_hunt(&store, &docs, &c, days, &webhooks, &mut |_, _| {}) {
+            let mut progress = |done: usize, total: usize| {
+                run.done.store(done, Ordering::Relaxed);
+                run.total.store(total, Ordering::Relaxed);
+                !run.cancel.load(Ordering::Relaxed)
+            };
+            match retro::retro_hunt(&store, &docs, &c, days, &webhooks, &mut progress) {
                 Ok(rep) => tracing::info!(
-                    "retro-hunt `{name}`: {} matches, {} new declarations",
+                    "retro-hunt `{name}`: {} matches, {} new declarations{}",
                     rep.matched,
-                    rep.created.len()
+                    rep.created.len(),
+                    if rep.stopped { " (cancelled)" } else { "" }
                 ),
                 Err(e) => tracing::warn!("retro-hunt `{name}`: {e}"),
             }

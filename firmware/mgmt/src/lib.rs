@@ -241,7 +241,7 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) started: Instant,
     pub(crate) live: AtomicUsize,
-    pub(crate) retros: Arc<Mutex<std::collections::HashSet<String>>>,
+    pub(crate) retros: exec::Retros,
     unauth: Mutex<UnauthBudget>,
 }
 

@@ -174,6 +174,7 @@ fn run_retro(
             b.set_length(t as u64);
             b.set_position(d as u64);
         }
+        true
     })?;
     if let Some(b) = b {
         b.finish_and_clear();
