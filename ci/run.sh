@@ -5,6 +5,8 @@
 #   ci/run.sh conformance compare with Suricata 7 on ../shared/corpus: events, suricata-verify
 #                         alert checks, alert parity with ET Open (needs suricata, tshark)
 #   ci/run.sh fuzz [SECS] smoke-run every fuzz target (needs cargo-fuzz)
+#   ci/run.sh vnic        live AF_PACKET capture on a veth pair in a network namespace, fed by
+#                         tcpreplay (needs root, iproute2, tcpreplay; skipped otherwise)
 #   ci/run.sh bench       the benchmarks in ci/bench (needs suricata; ci/bench/hunt needs jq;
 #                         ci/bench/fleet starts 100 probes on loopback)
 #   ci/run.sh all         test, then conformance and fuzz smoke when their tools exist
@@ -56,6 +58,7 @@ case "$job" in
   test) run_test ;;
   conformance) run_conformance ;;
   fuzz) run_fuzz "${2:-20}" ;;
+  vnic) step "virtual-NIC capture (AF_PACKET fanout vs replay)"; ci/vnic-test ;;
   bench) ci/bench/run && ci/bench/run --et-open && ci/bench/rules && ci/bench/hunt && ci/bench/fleet ;;
   all)
     run_test

@@ -4,6 +4,9 @@
 //! its capture time, link type and original length) and counts what it could not deliver. It
 //! never parses beyond the frame boundary.
 //!
+//! Live capture: [`AfPacketSource`] (AF_PACKET with a TPACKET_V3 ring and fanout; its
+//! `unsafe` is confined to `src/sys/`).
+//!
 //! This crate holds the offline source, [`FileSource`]: pcap (both byte orders, µs and ns
 //! resolution, gzip-compressed too) and pcapng (several sections and interfaces, a link type and
 //! timestamp resolution per interface). Several files form one continuous time line. Live sources
@@ -17,10 +20,15 @@
 //! reusable buffer (one copy from the kernel, none after), per-interface link types and
 //! `if_tsresol`/`if_tsoffset` folded into one timestamp type, and file errors that never stop
 //! the run; the format itself is small.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod file;
 pub mod linktype;
+#[cfg(target_os = "linux")]
+mod sys;
+
+#[cfg(target_os = "linux")]
+pub use sys::afpacket::{AfPacketConfig, AfPacketSource, KernelStats};
 
 pub use file::{FileError, FileSource, SourceStats};
 

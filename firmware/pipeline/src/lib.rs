@@ -11,11 +11,13 @@
 
 pub mod config;
 mod detection;
+pub mod live;
 pub mod run;
 pub mod stats;
 mod worker;
 
 pub use config::{ChecksumMode, ConfigError, Settings};
+pub use live::{run_live, LiveOptions, LiveSource, LiveSummary};
 pub use run::{replay, RunSummary};
 pub use stats::WorkerStats;
 pub use worker::{EventSink, FlowData, PacketIn, Worker};

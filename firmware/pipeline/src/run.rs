@@ -25,7 +25,7 @@ use crate::stats::WorkerStats;
 use crate::worker::{EventSink, PacketIn, Worker};
 
 /// JSON bytes buffered per worker before they are written out.
-const JSON_CHUNK: usize = 256 * 1024;
+pub(crate) const JSON_CHUNK: usize = 256 * 1024;
 /// Frames per batch handed to a worker.
 const BATCH_PKTS: usize = 512;
 /// Bytes per batch handed to a worker.
@@ -53,11 +53,11 @@ pub struct RunSummary {
 }
 
 /// Serialises events into a buffer and hands full buffers to `flush`.
-struct JsonSink<F: FnMut(Vec<u8>)> {
-    buf: Vec<u8>,
-    counts: BTreeMap<&'static str, u64>,
-    types: EveTypes,
-    flush: F,
+pub(crate) struct JsonSink<F: FnMut(Vec<u8>)> {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) counts: BTreeMap<&'static str, u64>,
+    pub(crate) types: EveTypes,
+    pub(crate) flush: F,
 }
 
 impl<F: FnMut(Vec<u8>)> EventSink for JsonSink<F> {
@@ -75,7 +75,7 @@ impl<F: FnMut(Vec<u8>)> EventSink for JsonSink<F> {
 }
 
 impl<F: FnMut(Vec<u8>)> JsonSink<F> {
-    fn finish(mut self) -> BTreeMap<&'static str, u64> {
+    pub(crate) fn finish(mut self) -> BTreeMap<&'static str, u64> {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             (self.flush)(rest);

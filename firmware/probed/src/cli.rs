@@ -39,12 +39,13 @@ pub(crate) enum Command {
     /// The probe daemon: capture, detection, archive, hunting policy and the management
     /// server, until SIGTERM or SIGINT.
     ///
-    /// Capture sources: `--pcap-dir DIR` reads every capture file that appears in DIR (write
-    /// it under a name starting with `.` and rename it into place; files are read in name
-    /// order as one time line and moved to DIR/done/ afterwards), like Suricata's
+    /// Capture sources: `--capture afpacket:eth1` reads an interface live (AF_PACKET,
+    /// TPACKET_V3 ring, fanout over `--workers` sockets; kernel drops are reported in `stats`
+    /// events); `--pcap-dir DIR` reads every capture file that appears in DIR (write it under
+    /// a name starting with `.` and rename it into place; files are read in name order as one
+    /// time line and moved to DIR/done/ afterwards), like Suricata's
     /// `--pcap-file-continuous`; `--no-capture` runs management, hunting and the archive
-    /// alone (a light mode for fleet tests). Live NIC capture (AF_PACKET, DPDK) is not built
-    /// yet.
+    /// alone (a light mode for fleet tests). DPDK is not built yet.
     ///
     /// Events are appended to `-o` (default DIR/eve.json) after the data directory's hunt
     /// policy; webhooks are delivered as declarations are made. With `--mgmt ADDR
@@ -171,11 +172,24 @@ pub(crate) struct RunArgs {
     #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
     pub(crate) data_dir: PathBuf,
     /// Read capture files that appear in this directory.
-    #[arg(long, value_name = "DIR", required_unless_present = "no_capture")]
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["no_capture", "capture"])]
     pub(crate) pcap_dir: Option<PathBuf>,
+    /// Live capture: `afpacket:IFACE[,IFACE...]` (one AF_PACKET socket per worker and
+    /// interface, in a fanout group that keeps each flow on one worker; needs CAP_NET_RAW).
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["pcap_dir", "no_capture"])]
+    pub(crate) capture: Option<String>,
     /// No capture: management, hunting and the archive only.
     #[arg(long, conflicts_with = "pcap_dir")]
     pub(crate) no_capture: bool,
+    /// Live capture: stop after this long without a packet (tests, one-off captures).
+    #[arg(long, value_name = "DUR")]
+    pub(crate) until_idle: Option<String>,
+    /// Live capture: how often a `stats` event is written (it is always written at exit).
+    #[arg(long, value_name = "DUR", default_value = "8s")]
+    pub(crate) stats_interval: String,
+    /// Live capture: a classic BPF filter as `tcpdump -ddd EXPR` prints it, in a file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bpf_file: Option<PathBuf>,
     /// Where EVE JSON lines are appended (default: DIR/eve.json).
     #[arg(short, long, value_name = "EVE.json")]
     pub(crate) output: Option<PathBuf>,

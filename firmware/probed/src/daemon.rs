@@ -58,9 +58,10 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
     let status = Arc::new(Mutex::new(DaemonStatus {
-        capture: match &args.pcap_dir {
-            Some(d) => format!("pcap-dir {}", d.display()),
-            None => "none".into(),
+        capture: match (&args.pcap_dir, &args.capture) {
+            (Some(d), _) => format!("pcap-dir {}", d.display()),
+            (None, Some(c)) => c.clone(),
+            _ => "none".into(),
         },
         rules_loaded: prepared.rules.as_ref().map_or(0, |r| r.loaded),
         rules_version: rules_version.clone(),
@@ -87,6 +88,16 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
             .map(|s| format!("; management on {}", s.local_addr()))
             .unwrap_or_default()
     );
+    if let Some(spec) = &args.capture {
+        let r = run_live_capture(&args, spec, &prepared, &store, &output, &status, &stop);
+        if let Some(s) = server {
+            s.stop();
+        }
+        store.flush().context("flushing state")?;
+        r?;
+        eprintln!("probed run: stopped");
+        return Ok(ExitCode::SUCCESS);
+    }
     while !stop.load(Ordering::Relaxed) {
         // A rule set activated over management: rebuild the engine between batches. A set
         // that fails to build leaves the running engine in place.
@@ -273,6 +284,146 @@ fn process(
         files.len(),
         summary.source.packets,
         stats.events
+    );
+    Ok(())
+}
+
+/// Parses `tcpdump -ddd` output: a count line, then `code jt jf k` per instruction.
+fn read_bpf(path: &Path) -> Result<Vec<(u16, u8, u8, u32)>> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("--bpf-file {}", path.display()))?;
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let count: usize = lines.next().and_then(|l| l.parse().ok()).ok_or_else(|| {
+        anyhow!(
+            "--bpf-file {}: expected `tcpdump -ddd` output",
+            path.display()
+        )
+    })?;
+    let mut prog = Vec::with_capacity(count);
+    for (i, l) in lines.enumerate() {
+        let f: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        match f.as_slice() {
+            [code, jt, jf, k] => prog.push((
+                u16::try_from(*code)?,
+                u8::try_from(*jt)?,
+                u8::try_from(*jf)?,
+                u32::try_from(*k)?,
+            )),
+            _ => anyhow::bail!(
+                "--bpf-file {}: line {}: expected four numbers",
+                path.display(),
+                i + 2
+            ),
+        }
+    }
+    if prog.len() != count {
+        anyhow::bail!(
+            "--bpf-file {}: {} instructions announced, {} found",
+            path.display(),
+            count,
+            prog.len()
+        );
+    }
+    Ok(prog)
+}
+
+/// Live capture until stopped: AF_PACKET sockets (one per worker and interface, in a fanout
+/// group per interface) through the pipeline and the hunt ingest; webhooks are delivered on
+/// their own thread meanwhile.
+#[allow(clippy::too_many_arguments)]
+fn run_live_capture(
+    args: &RunArgs,
+    spec: &str,
+    prepared: &Prepared,
+    store: &Store,
+    output: &Path,
+    status: &Arc<Mutex<DaemonStatus>>,
+    stop: &Arc<AtomicBool>,
+) -> Result<()> {
+    let Some(ifaces) = spec.strip_prefix("afpacket:") else {
+        anyhow::bail!(
+            "--capture {spec}: expected afpacket:IFACE[,IFACE...] (DPDK is not built yet)"
+        );
+    };
+    let bpf = args.bpf_file.as_deref().map(read_bpf).transpose()?;
+    let mut sources: Vec<Box<dyn pipeline::LiveSource>> = Vec::new();
+    for (i, iface) in ifaces.split(',').filter(|s| !s.is_empty()).enumerate() {
+        // One fanout group per interface, unique to this process.
+        let group = (std::process::id() as u16).wrapping_add(i as u16);
+        for _ in 0..prepared.workers {
+            let mut cfg = capture::AfPacketConfig::new(iface);
+            cfg.fanout_group = Some(group);
+            cfg.bpf = bpf.clone();
+            let src =
+                capture::AfPacketSource::open(&cfg).with_context(|| "--capture".to_string())?;
+            sources.push(Box::new(src));
+        }
+    }
+    if sources.is_empty() {
+        anyhow::bail!("--capture {spec}: no interface");
+    }
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(output)
+        .with_context(|| format!("cannot open {}", output.display()))?;
+    let out: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, f));
+    let (w, h) = ingest(store, effective_archive_config(args, store)?, out)?;
+    let opts = pipeline::LiveOptions {
+        stats_interval: Some(
+            crate::hunting::parse_duration(&args.stats_interval).context("--stats-interval")?,
+        ),
+        until_idle: args
+            .until_idle
+            .as_deref()
+            .map(crate::hunting::parse_duration)
+            .transpose()
+            .context("--until-idle")?,
+        stop: stop.clone(),
+    };
+    let deliverer = {
+        let store = store.clone();
+        let status = status.clone();
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name("webhooks".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    deliver(&store, &status);
+                    sleep_until(&stop, Duration::from_secs(1));
+                }
+            })?
+    };
+    let settings = prepared.settings.clone();
+    let registry = pipeline::registry(&settings);
+    let result = pipeline::run_live(
+        sources,
+        settings,
+        registry,
+        prepared.engine.clone(),
+        w,
+        &opts,
+    );
+    stop.store(true, Ordering::Relaxed);
+    let _ = deliverer.join();
+    let stats = h.join().context("archiving events")?;
+    let summary = result.context("live capture")?;
+    deliver(store, status);
+    {
+        let mut s = lock(status);
+        s.packets += summary.stats.packets;
+        s.bytes += summary.stats.bytes;
+        s.events += stats.events;
+    }
+    for e in &summary.source_errors {
+        eprintln!("probed run: capture: {e}");
+    }
+    eprintln!(
+        "probed run: {} packets ({} kernel packets, {} kernel drops), {} events",
+        summary.stats.packets, summary.kernel.packets, summary.kernel.drops, stats.events
     );
     Ok(())
 }
