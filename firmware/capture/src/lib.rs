@@ -35,6 +35,16 @@ pub use file::{FileError, FileSource, SourceStats};
 /// Fuzz entry points (see `firmware/fuzz`).
 #[doc(hidden)]
 pub use file::fuzzing;
+
+/// Fuzz entry point for the AF_PACKET block walker (see `firmware/fuzz`).
+#[doc(hidden)]
+#[cfg(target_os = "linux")]
+pub fn fuzz_afpacket_block(data: &[u8]) {
+    let mut scratch = Vec::new();
+    sys::afpacket::parse_block(data, linktype::ETHERNET, &mut scratch, &mut |p| {
+        assert!(p.data.len() <= data.len() + 4);
+    });
+}
 use types::Timestamp;
 
 /// Largest frame we accept from a file (256 KiB, above any real MTU incl. jumbo and TSO
