@@ -380,6 +380,13 @@ impl<T> FlowTable<T> {
         }
     }
 
+    /// Calls `f` on every flow held (a rule reload carries each flow's detection state over).
+    pub fn for_each_mut(&mut self, f: &mut impl FnMut(&mut Flow<T>)) {
+        for fl in self.slots.iter_mut().flatten() {
+            f(fl);
+        }
+    }
+
     /// The flow in slot `idx`.
     pub fn get_mut(&mut self, idx: u32) -> Option<&mut Flow<T>> {
         self.slots.get_mut(idx as usize).and_then(Option::as_mut)

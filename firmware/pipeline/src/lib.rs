@@ -17,7 +17,7 @@ pub mod stats;
 mod worker;
 
 pub use config::{ChecksumMode, ConfigError, Settings};
-pub use live::{run_live, LiveOptions, LiveSource, LiveSummary};
+pub use live::{run_live, EngineSlot, LiveOptions, LiveSource, LiveSummary};
 pub use run::{replay, RunSummary};
 pub use stats::WorkerStats;
 pub use worker::{EventSink, FlowData, PacketIn, Worker};

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -60,9 +60,39 @@ impl LiveSource for capture::AfPacketSource {
     }
 }
 
+/// Where a reloaded rule set is published to the workers. Each worker checks the generation
+/// between batches and swaps the new engine in (carrying its flows' detection state over), so
+/// a reload never stops capture and no packet meets a half-built set.
+#[derive(Debug, Default)]
+pub struct EngineSlot {
+    generation: AtomicU64,
+    engine: Mutex<Option<Arc<detect::engine::Engine>>>,
+}
+
+impl EngineSlot {
+    /// Publishes a complete engine.
+    pub fn publish(&self, engine: Arc<detect::engine::Engine>) {
+        if let Ok(mut e) = self.engine.lock() {
+            *e = Some(engine);
+        }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Reloads published so far.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn take(&self) -> Option<Arc<detect::engine::Engine>> {
+        self.engine.lock().ok().and_then(|e| e.clone())
+    }
+}
+
 /// Options of a live run.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
+    /// Rule reloads reach the workers through this.
+    pub engines: Arc<EngineSlot>,
     /// Write an aggregated `stats` event this often (and always at exit).
     pub stats_interval: Option<Duration>,
     /// Stop after this long without a packet on any source.
@@ -153,6 +183,7 @@ pub fn run_live(
         let shared = shared.clone();
         let errors = errors.clone();
         let stop = opts.stop.clone();
+        let slot = opts.engines.clone();
         handles.push(
             thread::Builder::new()
                 .name(format!("worker-{w}"))
@@ -172,7 +203,15 @@ pub fn run_live(
                     };
                     let mut cnt: u64 = 0;
                     let mut last_publish = Instant::now();
+                    let mut generation = slot.generation();
                     while !stop.load(Ordering::Relaxed) {
+                        let g = slot.generation();
+                        if g != generation {
+                            generation = g;
+                            if let Some(e) = slot.take() {
+                                worker.swap_engine(e);
+                            }
+                        }
                         let got = src.next_batch(POLL, &mut |p| {
                             cnt += 1;
                             worker.process(

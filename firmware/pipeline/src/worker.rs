@@ -149,6 +149,19 @@ impl Worker {
         self
     }
 
+    /// Swaps in a newly built rule set between two packets (hot reload): every flow's
+    /// detection state is carried over to the new engine (see
+    /// [`detect::engine::StateMap`]), then the old engine is dropped by this worker. No
+    /// packet is inspected by a half-built set: `engine` is complete before it gets here.
+    pub fn swap_engine(&mut self, engine: Arc<detect::engine::Engine>) {
+        if let Some(old) = &self.ctx.det {
+            let map = engine.state_map_from(&old.engine);
+            self.flows
+                .for_each_mut(&mut |f| map.apply(&mut f.user.detect.state));
+        }
+        self.ctx.det = Some(Detector::new(engine, self.ctx.settings.alert_payload));
+    }
+
     /// The worker's clock: the latest packet time it has seen.
     pub fn now(&self) -> Timestamp {
         self.ctx.now

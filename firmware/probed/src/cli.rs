@@ -166,7 +166,7 @@ pub(crate) struct ReplayArgs {
     pub(crate) no_progress: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
     /// The data directory: state, archive and (by default) the EVE output.
     #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
@@ -246,7 +246,7 @@ pub(crate) struct EngineArgs {
 }
 
 /// Archive limits (with `--data-dir`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct ArchiveArgs {
     /// Days of events kept in the archive (by event time, counted back from the newest).
     #[arg(long, value_name = "DAYS", default_value_t = 60)]

@@ -33,6 +33,7 @@ struct DaemonStatus {
     last_error: Option<String>,
     rules_loaded: usize,
     rules_version: Option<String>,
+    reloads: u64,
     webhooks_delivered: u64,
     webhooks_pending: u64,
 }
@@ -57,6 +58,10 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
+    // SIGHUP: reload the rules (the `-S` files and the active rule set) without stopping.
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .context("installing the SIGHUP handler")?;
     let status = Arc::new(Mutex::new(DaemonStatus {
         capture: match (&args.pcap_dir, &args.capture) {
             (Some(d), _) => format!("pcap-dir {}", d.display()),
@@ -89,7 +94,9 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
             .unwrap_or_default()
     );
     if let Some(spec) = &args.capture {
-        let r = run_live_capture(&args, spec, &prepared, &store, &output, &status, &stop);
+        let r = run_live_capture(
+            &args, spec, &prepared, &store, &output, &status, &stop, &hup,
+        );
         if let Some(s) = server {
             s.stop();
         }
@@ -102,7 +109,7 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
         // A rule set activated over management: rebuild the engine between batches. A set
         // that fails to build leaves the running engine in place.
         let active = mgmt::rules::active(&store).map(|(v, _)| v);
-        if active != rules_version {
+        if active != rules_version || hup.swap(false, Ordering::Relaxed) {
             match prepare_with_active(&args, &store) {
                 Ok(p) => {
                     let mut s = lock(&status);
@@ -342,6 +349,7 @@ fn run_live_capture(
     output: &Path,
     status: &Arc<Mutex<DaemonStatus>>,
     stop: &Arc<AtomicBool>,
+    hup: &Arc<AtomicBool>,
 ) -> Result<()> {
     let Some(ifaces) = spec.strip_prefix("afpacket:") else {
         anyhow::bail!(
@@ -372,7 +380,55 @@ fn run_live_capture(
         .with_context(|| format!("cannot open {}", output.display()))?;
     let out: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, f));
     let (w, h) = ingest(store, effective_archive_config(args, store)?, out)?;
+    let engines = Arc::new(pipeline::EngineSlot::default());
+    let reloader = {
+        let hup = hup.clone();
+        let args = args.clone();
+        let store = store.clone();
+        let status = status.clone();
+        let stop = stop.clone();
+        let engines = engines.clone();
+        let mut version = mgmt::rules::active(&store).map(|(v, _)| v);
+        std::thread::Builder::new()
+            .name("rule-reload".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    sleep_until(&stop, Duration::from_millis(250));
+                    let active = mgmt::rules::active(&store).map(|(v, _)| v);
+                    let signalled = hup.swap(false, Ordering::Relaxed);
+                    if !signalled && active == version {
+                        continue;
+                    }
+                    version = active.clone();
+                    let t = Instant::now();
+                    match prepare_with_active(&args, &store) {
+                        Ok(p) => {
+                            let loaded = p.rules.as_ref().map_or(0, |r| r.loaded);
+                            match p.engine {
+                                Some(e) => engines.publish(e),
+                                None => tracing::warn!("reload: no rules to load"),
+                            }
+                            let mut s = lock(&status);
+                            s.rules_loaded = loaded;
+                            s.rules_version = active;
+                            s.reloads += 1;
+                            eprintln!(
+                                "probed run: rules reloaded: {loaded} rules in {:.1} s",
+                                t.elapsed().as_secs_f64()
+                            );
+                        }
+                        Err(e) => {
+                            eprintln!(
+                                "probed run: rule reload failed, the running rules stay: {e:#}"
+                            );
+                            lock(&status).last_error = Some(format!("rule reload: {e:#}"));
+                        }
+                    }
+                }
+            })?
+    };
     let opts = pipeline::LiveOptions {
+        engines,
         stats_interval: Some(
             crate::hunting::parse_duration(&args.stats_interval).context("--stats-interval")?,
         ),
@@ -409,6 +465,7 @@ fn run_live_capture(
     );
     stop.store(true, Ordering::Relaxed);
     let _ = deliverer.join();
+    let _ = reloader.join();
     let stats = h.join().context("archiving events")?;
     let summary = result.context("live capture")?;
     deliver(store, status);

@@ -516,6 +516,58 @@ impl FlowMetadata {
     }
 }
 
+/// Translates a flow's detection state from the engine it was built with to a newer one (a
+/// rule reload): flowbits and flowints by name, per-transaction alert records and per-flow
+/// thresholds by (gid, sid). Variables and rules the new set does not have are dropped;
+/// stream positions and what was already inspected carry over, so no byte is inspected twice
+/// and none is skipped.
+#[derive(Debug)]
+pub struct StateMap {
+    bits: Vec<Option<u32>>,
+    ints: Vec<Option<u32>>,
+    rules: Vec<Option<u32>>,
+}
+
+fn id_map(old: &[String], new: &[String]) -> Vec<Option<u32>> {
+    let by_name: HashMap<&str, u32> = new
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i as u32))
+        .collect();
+    old.iter()
+        .map(|n| by_name.get(n.as_str()).copied())
+        .collect()
+}
+
+impl StateMap {
+    /// Rewrites `st` (built by the old engine) for the new one.
+    pub fn apply(&self, st: &mut FlowState) {
+        let map = |m: &[Option<u32>], id: u32| m.get(id as usize).copied().flatten();
+        let mut bits: Vec<u32> = st.bits.iter().filter_map(|&b| map(&self.bits, b)).collect();
+        bits.sort_unstable();
+        bits.dedup();
+        st.bits = bits;
+        let mut ints: Vec<(u32, u32)> = st
+            .ints
+            .iter()
+            .filter_map(|&(i, v)| map(&self.ints, i).map(|n| (n, v)))
+            .collect();
+        ints.sort_unstable_by_key(|&(i, _)| i);
+        ints.dedup_by_key(|&mut (i, _)| i);
+        st.ints = ints;
+        for (_, _, rules) in st.tx.iter_mut() {
+            let mut r: Vec<u32> = rules.iter().filter_map(|&n| map(&self.rules, n)).collect();
+            r.sort_unstable();
+            r.dedup();
+            *rules = r;
+        }
+        st.thresholds = std::mem::take(&mut st.thresholds)
+            .into_iter()
+            .filter_map(|(n, e)| map(&self.rules, n).map(|m| (m, e)))
+            .collect();
+    }
+}
+
 fn names_by_id(map: &HashMap<String, u32>) -> Vec<String> {
     let mut v = vec![String::new(); map.len()];
     for (name, &id) in map {
@@ -527,6 +579,26 @@ fn names_by_id(map: &HashMap<String, u32>) -> Vec<String> {
 }
 
 impl Engine {
+    /// How to carry flow state built by `old` over to this engine.
+    pub fn state_map_from(&self, old: &Engine) -> StateMap {
+        let by_sid: HashMap<(u32, u32), u32> = self
+            .rules
+            .iter()
+            .map(|r| ((r.meta.gid, r.meta.sid), r.num))
+            .collect();
+        let mut rules = vec![None; old.rules.len()];
+        for r in &old.rules {
+            if let Some(slot) = rules.get_mut(r.num as usize) {
+                *slot = by_sid.get(&(r.meta.gid, r.meta.sid)).copied();
+            }
+        }
+        StateMap {
+            bits: id_map(&old.flowbit_names, &self.flowbit_names),
+            ints: id_map(&old.flowint_names, &self.flowint_names),
+            rules,
+        }
+    }
+
     /// The flow's flowbits and flowints by name (EVE `metadata`), `traffic/id/` and
     /// `traffic/label/` flowbits apart (EVE `traffic`), as Suricata 7 writes them.
     pub fn flow_metadata(&self, fs: &FlowState) -> FlowMetadata {

@@ -1013,3 +1013,38 @@ fn engine_is_shareable_between_workers() {
     send::<ThreadState>();
     send::<FlowState>();
 }
+
+#[test]
+fn reload_carries_flow_state_by_name_and_sid() {
+    let old = engine(
+        "alert tcp any any -> any any (content:\"a\"; flowbits:set,a; sid:1;)\n\
+         alert tcp any any -> any any (content:\"b\"; flowbits:set,b; flowint:cnt,+,1; sid:2;)\n\
+         alert tcp any any -> any any (content:\"c\"; sid:3;)",
+    );
+    let new = engine(
+        "alert tcp any any -> any any (content:\"b\"; flowbits:set,b; flowint:cnt,+,1; sid:2;)\n\
+         alert tcp any any -> any any (content:\"z\"; flowbits:set,z; sid:9;)\n\
+         alert tcp any any -> any any (content:\"c\"; sid:3;)",
+    );
+    let id = |e: &Engine, n: &str| e.flowbit_names.iter().position(|x| x == n).unwrap() as u32;
+    let num = |e: &Engine, sid: u32| e.rules.iter().find(|r| r.meta.sid == sid).unwrap().num;
+    let mut st = FlowState::default();
+    st.bits = vec![id(&old, "a"), id(&old, "b")];
+    st.bits.sort_unstable();
+    st.ints = vec![(0, 7)];
+    st.stream_next = [100, 200];
+    st.tx.push_back((0, 0, vec![num(&old, 1), num(&old, 3)]));
+    new.state_map_from(&old).apply(&mut st);
+    assert_eq!(
+        st.bits,
+        vec![id(&new, "b")],
+        "a is gone, b keeps its meaning"
+    );
+    assert_eq!(st.ints, vec![(0, 7)]);
+    assert_eq!(
+        st.tx[0].2,
+        vec![num(&new, 3)],
+        "sid 1 is gone, sid 3 renumbered"
+    );
+    assert_eq!(st.stream_next, [100, 200], "stream positions carry over");
+}
