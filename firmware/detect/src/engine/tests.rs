@@ -1028,11 +1028,14 @@ fn reload_carries_flow_state_by_name_and_sid() {
     );
     let id = |e: &Engine, n: &str| e.flowbit_names.iter().position(|x| x == n).unwrap() as u32;
     let num = |e: &Engine, sid: u32| e.rules.iter().find(|r| r.meta.sid == sid).unwrap().num;
-    let mut st = FlowState::default();
-    st.bits = vec![id(&old, "a"), id(&old, "b")];
-    st.bits.sort_unstable();
-    st.ints = vec![(0, 7)];
-    st.stream_next = [100, 200];
+    let mut bits = vec![id(&old, "a"), id(&old, "b")];
+    bits.sort_unstable();
+    let mut st = FlowState {
+        bits,
+        ints: vec![(0, 7)],
+        stream_next: [100, 200],
+        ..Default::default()
+    };
     st.tx.push_back((0, 0, vec![num(&old, 1), num(&old, 3)]));
     new.state_map_from(&old).apply(&mut st);
     assert_eq!(
