@@ -67,6 +67,9 @@ impl LiveSource for capture::AfPacketSource {
 pub struct EngineSlot {
     generation: AtomicU64,
     engine: Mutex<Option<Arc<detect::engine::Engine>>>,
+    /// Engines the workers let go of, freed by [`EngineSlot::free_retired`] on the
+    /// reloading thread rather than on a worker.
+    retired: Mutex<Vec<Arc<detect::engine::Engine>>>,
 }
 
 impl EngineSlot {
@@ -81,6 +84,22 @@ impl EngineSlot {
     /// Reloads published so far.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// Frees the engines no worker uses any more (call from a thread that is not a worker).
+    pub fn free_retired(&self) {
+        let old = self
+            .retired
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        drop(old);
+    }
+
+    fn retire(&self, e: Arc<detect::engine::Engine>) {
+        if let Ok(mut v) = self.retired.lock() {
+            v.push(e);
+        }
     }
 
     fn take(&self) -> Option<Arc<detect::engine::Engine>> {
@@ -209,7 +228,9 @@ pub fn run_live(
                         if g != generation {
                             generation = g;
                             if let Some(e) = slot.take() {
-                                worker.swap_engine(e);
+                                if let Some(old) = worker.swap_engine(e) {
+                                    slot.retire(old);
+                                }
                             }
                         }
                         let got = src.next_batch(POLL, &mut |p| {

@@ -151,15 +151,24 @@ impl Worker {
 
     /// Swaps in a newly built rule set between two packets (hot reload): every flow's
     /// detection state is carried over to the new engine (see
-    /// [`detect::engine::StateMap`]), then the old engine is dropped by this worker. No
-    /// packet is inspected by a half-built set: `engine` is complete before it gets here.
-    pub fn swap_engine(&mut self, engine: Arc<detect::engine::Engine>) {
+    /// [`detect::engine::StateMap`]). No packet is inspected by a half-built set: `engine`
+    /// is complete before it gets here. Returns the old engine so the caller can free it off
+    /// the packet path (freeing a large rule set takes long enough to overflow a capture
+    /// ring).
+    pub fn swap_engine(
+        &mut self,
+        engine: Arc<detect::engine::Engine>,
+    ) -> Option<Arc<detect::engine::Engine>> {
         if let Some(old) = &self.ctx.det {
             let map = engine.state_map_from(&old.engine);
             self.flows
                 .for_each_mut(&mut |f| map.apply(&mut f.user.detect.state));
         }
-        self.ctx.det = Some(Detector::new(engine, self.ctx.settings.alert_payload));
+        let old = self
+            .ctx
+            .det
+            .replace(Detector::new(engine, self.ctx.settings.alert_payload));
+        old.map(|d| d.engine)
     }
 
     /// The worker's clock: the latest packet time it has seen.

@@ -392,8 +392,16 @@ fn run_live_capture(
         std::thread::Builder::new()
             .name("rule-reload".into())
             .spawn(move || {
+                // Building an engine is long and CPU-heavy: it yields to the workers, which
+                // keep inspecting with the running rules meanwhile (Linux nice is per thread).
+                if let Err(e) =
+                    rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19)
+                {
+                    tracing::debug!("rule-reload thread priority: {e}");
+                }
                 while !stop.load(Ordering::Relaxed) {
                     sleep_until(&stop, Duration::from_millis(250));
+                    engines.free_retired();
                     let active = mgmt::rules::active(&store).map(|(v, _)| v);
                     let signalled = hup.swap(false, Ordering::Relaxed);
                     if !signalled && active == version {
