@@ -6,6 +6,8 @@
 //! and the dataplane waits (backpressure): no event is ever dropped for speed.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Sender};
@@ -64,6 +66,9 @@ pub struct Ingest {
     /// Scratch: the current event as CBOR, and its tokens.
     cbor: Vec<u8>,
     tokens: Vec<u64>,
+    /// Bumped by whoever changes the stored filters while this ingest runs (the management
+    /// plane): the policy is reloaded before the next events.
+    reload: Option<(Arc<AtomicU64>, u64)>,
 }
 
 fn write_json(out: &mut dyn Write, v: &Value) -> io::Result<()> {
@@ -87,7 +92,33 @@ impl Ingest {
             stats: IngestStats::default(),
             cbor: Vec::with_capacity(4096),
             tokens: Vec::with_capacity(128),
+            reload: None,
         })
+    }
+
+    /// Reloads the stored filters and webhooks whenever `generation` changes (checked before
+    /// each group of events; threshold windows start over).
+    pub fn watch(&mut self, generation: Arc<AtomicU64>) {
+        let seen = generation.load(Ordering::Acquire);
+        self.reload = Some((generation, seen));
+    }
+
+    fn maybe_reload(&mut self) -> Result<(), HuntError> {
+        let Some((g, seen)) = &mut self.reload else {
+            return Ok(());
+        };
+        let now = g.load(Ordering::Acquire);
+        if now != *seen {
+            *seen = now;
+            self.save_counts();
+            self.policy = crate::load_policy(&self.store)?;
+            self.webhooks = crate::webhook_names(&self.store)?;
+            tracing::info!(
+                "hunt policy reloaded: {} filters",
+                self.policy.filters().len()
+            );
+        }
+        Ok(())
     }
 
     /// The policy in force.
@@ -102,6 +133,7 @@ impl Ingest {
 
     /// One EVE line (without its newline).
     pub fn line(&mut self, line: &[u8], out: &mut dyn Write) -> Result<(), HuntError> {
+        self.maybe_reload()?;
         let mut cbor = std::mem::take(&mut self.cbor);
         let mut tokens = std::mem::take(&mut self.tokens);
         cbor.clear();
@@ -116,6 +148,7 @@ impl Ingest {
     /// Many EVE lines: the transcoding (most of the work) runs in parallel over groups of
     /// lines, the rest (policy, archive order, declarations) in line order.
     pub fn lines(&mut self, lines: &[&[u8]], out: &mut dyn Write) -> Result<(), HuntError> {
+        self.maybe_reload()?;
         if lines.len() < PARALLEL_MIN_LINES {
             for l in lines {
                 self.line(l, out)?;
@@ -266,15 +299,8 @@ impl Ingest {
         }
     }
 
-    /// Seals and syncs the archive and adds this run's filter counters to the stored ones. A
-    /// failing data directory is counted in [`IngestStats::store_errors`], not an error: the
-    /// events were written.
-    pub fn finish(mut self, out: &mut dyn Write) -> Result<IngestStats, HuntError> {
-        let f = self.writer.flush();
-        self.stored(f);
-        self.report_evictions(out)?;
-        let f = self.writer.flush();
-        self.stored(f);
+    /// Adds the policy's counters so far to the stored ones.
+    fn save_counts(&mut self) {
         let mut ops = Vec::new();
         for (c, n) in self.policy.filters().iter().zip(self.policy.counts()) {
             let key = format!("counts/{}", c.filter.name).into_bytes();
@@ -295,6 +321,18 @@ impl Ingest {
         }
         let c = self.store.commit(&ops).and_then(|_| self.store.flush());
         self.stored(c);
+    }
+
+    /// Seals and syncs the archive and adds this run's filter counters to the stored ones. A
+    /// failing data directory is counted in [`IngestStats::store_errors`], not an error: the
+    /// events were written.
+    pub fn finish(mut self, out: &mut dyn Write) -> Result<IngestStats, HuntError> {
+        let f = self.writer.flush();
+        self.stored(f);
+        self.report_evictions(out)?;
+        let f = self.writer.flush();
+        self.stored(f);
+        self.save_counts();
         Ok(self.stats)
     }
 }

@@ -192,3 +192,46 @@ fn suppress_threshold_tag_and_tagkeep_in_order() {
     let thr = hunt::filter_counts(&s, "thr").unwrap();
     assert_eq!((thr.seen, thr.dropped), (6, 4));
 }
+
+#[test]
+fn a_running_ingest_picks_up_filters_changed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let mut ing = Ingest::open(&s, ArchiveConfig::default()).unwrap();
+    let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    ing.watch(generation.clone());
+    let mut out = Vec::new();
+    let line = serde_json::to_vec(&http(1, 0, false)).unwrap();
+    ing.line(&line, &mut out).unwrap();
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+    // A suppress filter stored by someone else (the management plane) while this runs.
+    hunt::save_filter(
+        &s,
+        &Filter {
+            name: "quiet".into(),
+            query: "event_type:http".into(),
+            description: String::new(),
+            action: Some(Action::Suppress),
+            enabled: true,
+            index: 0,
+            created: String::new(),
+            retro_days: None,
+        },
+    )
+    .unwrap();
+    ing.line(&line, &mut out).unwrap();
+    assert_eq!(
+        out.iter().filter(|&&b| b == b'\n').count(),
+        2,
+        "not reloaded yet"
+    );
+    generation.fetch_add(1, std::sync::atomic::Ordering::Release);
+    ing.line(&line, &mut out).unwrap();
+    assert_eq!(
+        out.iter().filter(|&&b| b == b'\n').count(),
+        2,
+        "suppressed after reload"
+    );
+    ing.finish(&mut out).unwrap();
+    assert_eq!(hunt::filter_counts(&s, "quiet").unwrap().dropped, 1);
+}

@@ -168,6 +168,21 @@ fn prune(store: &Store) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes the active version and the history in one transaction.
+fn set_active(store: &Store, version: &str, history: &[String]) -> Result<(), String> {
+    store
+        .commit(&[
+            store::Op::Put(Tree::Config, ACTIVE.to_vec(), version.as_bytes().to_vec()),
+            store::Op::Put(
+                Tree::Config,
+                HISTORY.to_vec(),
+                serde_json::to_vec(history).map_err(err)?,
+            ),
+        ])
+        .map_err(err)?;
+    store.flush().map_err(err)
+}
+
 /// Makes `version` the active rule set.
 pub fn activate(store: &Store, version: &str) -> Result<Value, String> {
     check_version(version)?;
@@ -189,17 +204,7 @@ pub fn activate(store: &Store, version: &str) -> Result<Value, String> {
             h.remove(0);
         }
     }
-    store
-        .commit(&[
-            store::Op::Put(Tree::Config, ACTIVE.to_vec(), version.as_bytes().to_vec()),
-            store::Op::Put(
-                Tree::Config,
-                HISTORY.to_vec(),
-                serde_json::to_vec(&h).map_err(err)?,
-            ),
-        ])
-        .map_err(err)?;
-    store.flush().map_err(err)?;
+    set_active(store, version, &h)?;
     Ok(json!({"active": version, "changed": true}))
 }
 
@@ -215,17 +220,7 @@ pub fn rollback(store: &Store) -> Result<Value, String> {
             break p;
         }
     };
-    store
-        .commit(&[
-            store::Op::Put(Tree::Config, ACTIVE.to_vec(), prev.as_bytes().to_vec()),
-            store::Op::Put(
-                Tree::Config,
-                HISTORY.to_vec(),
-                serde_json::to_vec(&h).map_err(err)?,
-            ),
-        ])
-        .map_err(err)?;
-    store.flush().map_err(err)?;
+    set_active(store, &prev, &h)?;
     Ok(json!({"active": prev}))
 }
 

@@ -10,7 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,8 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .context("installing the SIGHUP handler")?;
+    // Bumped when filters change over management: the running ingest reloads its policy.
+    let policy = Arc::new(AtomicU64::new(0));
     let status = Arc::new(Mutex::new(DaemonStatus {
         capture: match (&args.pcap_dir, &args.capture) {
             (Some(d), _) => format!("pcap-dir {}", d.display()),
@@ -73,7 +75,7 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
         ..Default::default()
     }));
     let server = match (&args.mgmt, &args.mgmt_pki) {
-        (Some(addr), Some(dir)) => Some(start_mgmt(&args, *addr, dir, &store, &status)?),
+        (Some(addr), Some(dir)) => Some(start_mgmt(&args, *addr, dir, &store, &status, &policy)?),
         _ => None,
     };
     if let Some(d) = &args.pcap_dir {
@@ -95,7 +97,7 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
     );
     if let Some(spec) = &args.capture {
         let r = run_live_capture(
-            &args, spec, &prepared, &store, &output, &status, &stop, &hup,
+            &args, spec, &prepared, &store, &output, &status, &stop, &hup, &policy,
         );
         if let Some(s) = server {
             s.stop();
@@ -132,7 +134,8 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
         if let Some(dir) = &args.pcap_dir {
             let files = ready_files(dir);
             if !files.is_empty() {
-                if let Err(e) = process(&args, &prepared, &store, &files, &output, &status) {
+                if let Err(e) = process(&args, &prepared, &store, &files, &output, &status, &policy)
+                {
                     tracing::error!("capture batch: {e:#}");
                     lock(&status).last_error = Some(format!("{e:#}"));
                 }
@@ -155,6 +158,16 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
     }
     store.flush().context("flushing state")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The EVE output, appended to.
+fn open_eve(output: &Path) -> Result<Box<dyn Write + Send>> {
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(output)
+        .with_context(|| format!("cannot open {}", output.display()))?;
+    Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
 }
 
 /// The engine from `-S` files plus the rule set activated over management, if any.
@@ -187,6 +200,7 @@ fn start_mgmt(
     dir: &Path,
     store: &Store,
     status: &Arc<Mutex<DaemonStatus>>,
+    policy: &Arc<AtomicU64>,
 ) -> Result<mgmt::Server> {
     let creds = mgmt::Credentials::load(dir).context("--mgmt-pki")?;
     let state = Arc::new(mgmt::MgmtState::open(
@@ -208,7 +222,12 @@ fn start_mgmt(
     let st = status.clone();
     let ctx = mgmt::Context {
         status: Box::new(move || serde_json::to_value(&*lock(&st)).unwrap_or(Value::Null)),
-        changed: Box::new(|| {}),
+        changed: {
+            let policy = policy.clone();
+            Box::new(move || {
+                policy.fetch_add(1, Ordering::Release);
+            })
+        },
     };
     Ok(mgmt::Server::start(cfg, creds, state, ctx)?)
 }
@@ -254,14 +273,14 @@ fn process(
     files: &[PathBuf],
     output: &Path,
     status: &Mutex<DaemonStatus>,
+    policy: &Arc<AtomicU64>,
 ) -> Result<()> {
-    let f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(output)
-        .with_context(|| format!("cannot open {}", output.display()))?;
-    let out: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, f));
-    let (w, h) = ingest(store, effective_archive_config(args, store)?, out)?;
+    let (w, h) = ingest(
+        store,
+        effective_archive_config(args, store)?,
+        open_eve(output)?,
+        Some(policy.clone()),
+    )?;
     let settings = prepared.settings.clone();
     let registry = pipeline::registry(&settings);
     let mut failed = 0u64;
@@ -350,6 +369,7 @@ fn run_live_capture(
     status: &Arc<Mutex<DaemonStatus>>,
     stop: &Arc<AtomicBool>,
     hup: &Arc<AtomicBool>,
+    policy: &Arc<AtomicU64>,
 ) -> Result<()> {
     let Some(ifaces) = spec.strip_prefix("afpacket:") else {
         anyhow::bail!(
@@ -373,13 +393,12 @@ fn run_live_capture(
     if sources.is_empty() {
         anyhow::bail!("--capture {spec}: no interface");
     }
-    let f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(output)
-        .with_context(|| format!("cannot open {}", output.display()))?;
-    let out: Box<dyn Write + Send> = Box::new(BufWriter::with_capacity(1 << 20, f));
-    let (w, h) = ingest(store, effective_archive_config(args, store)?, out)?;
+    let (w, h) = ingest(
+        store,
+        effective_archive_config(args, store)?,
+        open_eve(output)?,
+        Some(policy.clone()),
+    )?;
     let engines = Arc::new(pipeline::EngineSlot::default());
     let reloader = {
         let hup = hup.clone();

@@ -123,7 +123,7 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
     let (out, ingest) = match &data {
         None => (out, None),
         Some(store) => {
-            let (w, h) = ingest(store, archive_config(&args.archive)?, out)?;
+            let (w, h) = ingest(store, archive_config(&args.archive)?, out, None)?;
             (w, Some(h))
         }
     };
@@ -220,12 +220,17 @@ pub(crate) fn archive_config(a: &ArchiveArgs) -> Result<store::ArchiveConfig> {
 
 /// Puts the hunt ingest (policy, archive, declarations) in front of `out`: events written
 /// to the returned writer are archived and filtered, and the kept ones reach `out`.
+/// With `watch`, the stored filters are reloaded whenever it changes.
 pub(crate) fn ingest(
     store: &store::Store,
     cfg: store::ArchiveConfig,
     out: Box<dyn Write + Send>,
+    watch: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 ) -> Result<(Box<dyn Write + Send>, hunt::ingest::IngestHandle)> {
-    let ing = hunt::ingest::Ingest::open(store, cfg)?;
+    let mut ing = hunt::ingest::Ingest::open(store, cfg)?;
+    if let Some(g) = watch {
+        ing.watch(g);
+    }
     let (w, h) = hunt::ingest::IngestWriter::spawn(ing, out)?;
     Ok((Box::new(w), h))
 }
