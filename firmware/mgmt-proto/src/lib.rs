@@ -26,7 +26,7 @@ pub mod audit;
 pub mod filter;
 pub mod layout;
 pub mod tls;
-pub mod units;
+pub use types::units;
 
 use std::io::{self, Read, Write};
 

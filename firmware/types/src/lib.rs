@@ -12,6 +12,7 @@
 
 pub mod seq;
 mod time;
+pub mod units;
 
 pub use time::Timestamp;
 

@@ -53,6 +53,27 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok(n.saturating_mul(mult))
 }
 
+/// Formats a byte count the way [`parse_size`] reads it back, to one decimal: `1.5G`, `512M`.
+pub fn format_size(n: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
+    for (m, u) in UNITS {
+        if n >= m {
+            let tenths = n / (m / 10);
+            return if tenths % 10 == 0 {
+                format!("{}{u}", tenths / 10)
+            } else {
+                format!("{}.{}{u}", tenths / 10, tenths % 10)
+            };
+        }
+    }
+    n.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -66,5 +87,8 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
         assert_eq!(parse_size("64M").unwrap(), 64 << 20);
         assert!(parse_size("x").is_err());
+        assert_eq!(format_size(64 << 20), "64M");
+        assert_eq!(format_size(3 << 29), "1.5G");
+        assert_eq!(format_size(100), "100");
     }
 }
