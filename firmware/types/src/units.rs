@@ -64,7 +64,7 @@ pub fn format_size(n: u64) -> String {
     for (m, u) in UNITS {
         if n >= m {
             let tenths = n / (m / 10);
-            return if tenths % 10 == 0 {
+            return if tenths.is_multiple_of(10) {
                 format!("{}{u}", tenths / 10)
             } else {
                 format!("{}.{}{u}", tenths / 10, tenths % 10)
