@@ -118,6 +118,8 @@ pub struct LiveOptions {
     pub until_idle: Option<Duration>,
     /// Set to stop (signals).
     pub stop: Arc<AtomicBool>,
+    /// Worker `w` is pinned to core `pins[w % pins.len()]` (none: not pinned).
+    pub pins: Vec<usize>,
 }
 
 /// What a live run did.
@@ -203,10 +205,16 @@ pub fn run_live(
         let errors = errors.clone();
         let stop = opts.stop.clone();
         let slot = opts.engines.clone();
+        let pin = (!opts.pins.is_empty()).then(|| opts.pins[w % opts.pins.len()]);
         handles.push(
             thread::Builder::new()
                 .name(format!("worker-{w}"))
                 .spawn(move || {
+                    if let Some(core) = pin {
+                        if let Err(e) = hw_profiles::pin_current_thread(core) {
+                            tracing::warn!("worker {w}: cannot pin to core {core}: {e}");
+                        }
+                    }
                     let types = settings.eve_types;
                     let mut worker = Worker::new(settings, registry, w as u64);
                     if let Some(e) = engine {

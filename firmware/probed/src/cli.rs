@@ -4,13 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `--stats-interval` unless set.
+pub(crate) const DEFAULT_STATS_INTERVAL: &str = "8s";
+
 /// Network detection and response probe.
 ///
 /// `probed` turns packets into Suricata-compatible EVE JSON events: flows, HTTP, TLS, DNS,
 /// files, anomalies and alerts from Suricata rules. `probed replay` analyses capture files
 /// offline (with `-d DIR`, archiving events and applying hunt policies); `probed hunt`,
 /// `filter`, `doc` and `webhook` hunt in the archive and turn filters into Declarations of
-/// Compromise. The live daemon and fleet management come as further subcommands.
+/// Compromise. `probed run` is the live daemon (capture on the hardware profile's NICs and
+/// cores, detection, archive, management server); `probed hw-check` says whether a hardware
+/// profile fits this machine.
 #[derive(Debug, Parser)]
 #[command(name = "probed", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -39,22 +44,62 @@ pub(crate) enum Command {
     /// The probe daemon: capture, detection, archive, hunting policy and the management
     /// server, until SIGTERM or SIGINT.
     ///
-    /// Capture sources: `--capture afpacket:eth1` reads an interface live (AF_PACKET,
-    /// TPACKET_V3 ring, fanout over `--workers` sockets; kernel drops are reported in `stats`
-    /// events); `--pcap-dir DIR` reads every capture file that appears in DIR (write it under
-    /// a name starting with `.` and rename it into place; files are read in name order as one
-    /// time line and moved to DIR/done/ afterwards), like Suricata's
-    /// `--pcap-file-continuous`; `--no-capture` runs management, hunting and the archive
-    /// alone (a light mode for fleet tests). DPDK is not built yet.
+    /// Configuration: `-c CONFIG` is a YAML file in Suricata's layout (its settings as in
+    /// `replay`; `default-rule-path` and `rule-files` load rules) with the daemon's own
+    /// section `probe:` (data-dir, hw-profile, capture, output, stats-interval, mgmt.listen,
+    /// mgmt.pki); `firmware/probed/dist/probed.yaml` is a commented example. Flags override the
+    /// file. With no configuration at all, `probed run` starts on the `virtual` hardware
+    /// profile, reads the example capture built into it, writes `probed-data/eve.json` and
+    /// exits.
+    ///
+    /// Hardware: the profile (`-p NAME|FILE`, `probe.hw-profile`; `probed hw-check` lists the
+    /// shipped ones) says which NICs are read, on which cores the workers run (each pinned to
+    /// its core) and how large the flow table and reassembly memcaps are. A profile that does
+    /// not fit this machine is refused before capture starts, naming the field.
+    ///
+    /// Capture (`--capture`, else the profile's): `afpacket:IFACE[,IFACE]` reads interfaces
+    /// live (AF_PACKET TPACKET_V3 rings, fanout over the workers; kernel drops are reported in
+    /// `stats` events); `dpdk:"EAL ARGS"` reads DPDK ports (PCI devices or vdevs such as
+    /// `--vdev net_pcap0,rx_pcap=FILE`; needs a build with `--features dpdk`);
+    /// `pcap:FILE[,FILE]` reads capture files once; `--pcap-dir DIR` reads every capture file
+    /// that appears in DIR (write it under a name starting with `.` and rename it into place;
+    /// files are read in name order and moved to DIR/done/), like Suricata's
+    /// `--pcap-file-continuous`; `--no-capture` runs management, hunting and the archive alone.
     ///
     /// Events are appended to `-o` (default DIR/eve.json) after the data directory's hunt
     /// policy; webhooks are delivered as declarations are made. With `--mgmt ADDR
     /// --mgmt-pki CREDS`, the management server listens for signed commands from `probectl`
     /// (CREDS is the directory `probectl probe enroll` wrote for this probe).
     ///
-    /// Example: probed run -d /var/lib/probe --pcap-dir /var/spool/probe --mgmt 0.0.0.0:7443
-    /// --mgmt-pki /etc/probe/mgmt
+    /// Signals: SIGHUP reloads the rules without stopping capture; SIGTERM and SIGINT flush and
+    /// stop. Under systemd (`Type=notify`) the daemon reports READY=1 once capture runs,
+    /// RELOADING=1 during reloads, STOPPING=1, and pings the watchdog when WatchdogSec is set;
+    /// `firmware/probed/dist/probed.service` is the unit.
+    ///
+    /// Examples:
+    ///
+    ///   probed run
+    ///
+    ///   probed run -c /etc/probed/probed.yaml
+    ///
+    ///   probed run -d /var/lib/probed -p generic-afpacket --capture afpacket:eth1 --workers 4
+    ///   -S local.rules --mgmt 0.0.0.0:7443 --mgmt-pki /etc/probed/mgmt
     Run(Box<RunArgs>),
+    /// Check a hardware profile against this machine, field by field.
+    ///
+    /// Each field the machine can contradict gets a line: ok, warn (runs, but not as
+    /// intended: a NIC on another NUMA node, DPDK without hugepages) or FAIL with the reason
+    /// and the fix (a missing NIC, cores that do not exist or are not ours, too few free
+    /// hugepages, memcaps over RAM, a capture method this build or these privileges cannot
+    /// run). `probed run` refuses a profile with any failure before capture starts. Without
+    /// `-p`, lists the shipped profiles. Exit status: 0 fits, 1 does not fit, 2 bad profile.
+    ///
+    /// Examples:
+    ///
+    ///   probed hw-check -p e810-25g
+    ///
+    ///   probed hw-check -p /etc/probed/site.toml --json | jq '.findings[] | select(.level=="fail")'
+    HwCheck(HwCheckArgs),
     /// Parse and check signature files: how many rules load, and why each failure failed.
     ///
     /// Every rule is parsed and validated as Suricata 7 would (keywords, values, buffers,
@@ -168,14 +213,21 @@ pub(crate) struct ReplayArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RunArgs {
-    /// The data directory: state, archive and (by default) the EVE output.
+    /// The data directory: state, archive and (by default) the EVE output (default:
+    /// `probe.data-dir`, else ./probed-data).
     #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
-    pub(crate) data_dir: PathBuf,
+    pub(crate) data_dir: Option<PathBuf>,
+    /// The hardware profile: a shipped one by name (`probed hw-check` lists them) or a TOML
+    /// file (default: `probe.hw-profile`, else `virtual`).
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
     /// Read capture files that appear in this directory.
-    #[arg(long, value_name = "DIR", required_unless_present_any = ["no_capture", "capture"])]
+    #[arg(long, value_name = "DIR")]
     pub(crate) pcap_dir: Option<PathBuf>,
-    /// Live capture: `afpacket:IFACE[,IFACE...]` (one AF_PACKET socket per worker and
-    /// interface, in a fanout group that keeps each flow on one worker; needs CAP_NET_RAW).
+    /// The capture source, overriding the profile's: `afpacket:IFACE[,IFACE...]` (one
+    /// AF_PACKET socket per worker and interface, in a fanout group that keeps each flow on
+    /// one worker; needs CAP_NET_RAW), `dpdk:"EAL ARGS"` (builds with `--features dpdk`),
+    /// or `pcap:FILE[,FILE...]` (read once).
     #[arg(long, value_name = "SPEC", conflicts_with_all = ["pcap_dir", "no_capture"])]
     pub(crate) capture: Option<String>,
     /// No capture: management, hunting and the archive only.
@@ -185,7 +237,7 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "DUR")]
     pub(crate) until_idle: Option<String>,
     /// Live capture: how often a `stats` event is written (it is always written at exit).
-    #[arg(long, value_name = "DUR", default_value = "8s")]
+    #[arg(long, value_name = "DUR", default_value = DEFAULT_STATS_INTERVAL)]
     pub(crate) stats_interval: String,
     /// Live capture: a classic BPF filter as `tcpdump -ddd EXPR` prints it, in a file.
     #[arg(long, value_name = "FILE")]
@@ -240,9 +292,26 @@ pub(crate) struct EngineArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) classification: Option<PathBuf>,
     /// Worker threads. Flows are spread over workers by address; 1 processes everything on
-    /// the reading thread. Default: the number of CPUs minus one (the reader's), at least 1.
+    /// the reading thread. Default: the number of CPUs minus one (the reader's), at least 1;
+    /// for `probed run`, the hardware profile's worker cores.
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<usize>,
+    /// Settings applied before the configuration file (the hardware profile's memcaps).
+    #[arg(skip)]
+    pub(crate) base: Vec<(String, String)>,
+}
+
+/// `probed hw-check`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HwCheckArgs {
+    /// The profile: a shipped one by name, or a TOML file. Without it, the shipped profiles
+    /// are listed.
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
+    /// Machine-readable output: `{"profile", "fits", "findings": [{"field", "level",
+    /// "message"}]}`.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// Archive limits (with `--data-dir`).

@@ -1,10 +1,12 @@
-//! `probed run`: the daemon. It wires a capture source, the pipeline, the hunt ingest, webhook
-//! delivery and the management server, and stops cleanly on SIGTERM/SIGINT.
+//! `probed run`: the daemon. It resolves its configuration (flags, then the `-c` file, then
+//! defaults), checks the hardware profile against the machine before anything starts, and
+//! wires a capture source, the pipeline, the hunt ingest, webhook delivery and the management
+//! server; it stops cleanly on SIGTERM/SIGINT and reloads rules on SIGHUP.
 //!
-//! Capture today is the capture-directory source (files dropped into `--pcap-dir`); live NIC
-//! sources plug in here when they exist. Filters and settings pushed over management take
-//! effect at the next batch of capture files (each batch opens the ingest with the stored
-//! policy).
+//! Filters pushed over management reach a running ingest at once (`Ingest::watch`); rule sets
+//! activated over management are built on a low-priority thread and swapped into the workers
+//! between batches; archive settings apply at the next ingest open (the next batch of files,
+//! or a restart in live mode).
 
 use std::fs::{self, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -19,12 +21,16 @@ use serde_json::Value;
 use store::Store;
 
 use crate::cli::RunArgs;
+use crate::hw::Source;
+use crate::notify::notify;
 use crate::replay::{archive_config, ingest, prepare, Prepared};
 
 /// What `status` reports about the daemon.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 struct DaemonStatus {
+    profile: String,
     capture: String,
+    workers: usize,
     files_done: u64,
     files_failed: u64,
     packets: u64,
@@ -48,9 +54,27 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-fn daemon(args: RunArgs) -> Result<ExitCode> {
-    let store = Store::open(&args.data_dir)
-        .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
+fn daemon(mut args: RunArgs) -> Result<ExitCode> {
+    crate::probe_config::resolve(&mut args)?;
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::probe_config::DEFAULT_DATA_DIR));
+    fs::create_dir_all(&data_dir).with_context(|| format!("--data-dir {}", data_dir.display()))?;
+    // The hardware profile is checked before anything starts.
+    let plan = crate::hw::plan(&args, &data_dir)?;
+    for w in &plan.warnings {
+        eprintln!(
+            "probed run: hardware profile {}: {}: {}",
+            plan.profile, w.field, w.message
+        );
+    }
+    args.engine.base = plan.settings.clone();
+    if args.engine.workers.is_none() {
+        args.engine.workers = Some(plan.workers);
+    }
+    let store =
+        Store::open(&data_dir).with_context(|| format!("--data-dir {}", data_dir.display()))?;
     let mut rules_version = mgmt::rules::active(&store).map(|(v, _)| v);
     let mut prepared = prepare_with_active(&args, &store)?;
     let poll = crate::hunting::parse_duration(&args.poll).context("--poll")?;
@@ -65,11 +89,9 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
     // Bumped when filters change over management: the running ingest reloads its policy.
     let policy = Arc::new(AtomicU64::new(0));
     let status = Arc::new(Mutex::new(DaemonStatus {
-        capture: match (&args.pcap_dir, &args.capture) {
-            (Some(d), _) => format!("pcap-dir {}", d.display()),
-            (None, Some(c)) => c.clone(),
-            _ => "none".into(),
-        },
+        capture: describe_source(&plan.source),
+        profile: plan.profile.clone(),
+        workers: prepared.workers,
         rules_loaded: prepared.rules.as_ref().map_or(0, |r| r.loaded),
         rules_version: rules_version.clone(),
         ..Default::default()
@@ -78,27 +100,43 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
         (Some(addr), Some(dir)) => Some(start_mgmt(&args, *addr, dir, &store, &status, &policy)?),
         _ => None,
     };
-    if let Some(d) = &args.pcap_dir {
+    if let Source::PcapDir(d) = &plan.source {
         fs::create_dir_all(d.join("done"))
             .with_context(|| format!("--pcap-dir {}", d.display()))?;
     }
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| args.data_dir.join("eve.json"));
-    eprintln!(
-        "probed run: ready (capture: {}; events to {}{})",
-        lock(&status).capture,
-        output.display(),
-        server
-            .as_ref()
-            .map(|s| format!("; management on {}", s.local_addr()))
-            .unwrap_or_default()
-    );
-    if let Some(spec) = &args.capture {
-        let r = run_live_capture(
-            &args, spec, &prepared, &store, &output, &status, &stop, &hup, &policy,
+        .unwrap_or_else(|| data_dir.join("eve.json"));
+    let ready = |what: &str| {
+        let s = lock(&status);
+        eprintln!(
+            "probed run: {what} (profile {}; capture: {}; {} worker(s); {} rules; events to {}{})",
+            s.profile,
+            s.capture,
+            s.workers,
+            s.rules_loaded,
+            output.display(),
+            server
+                .as_ref()
+                .map(|s| format!("; management on {}", s.local_addr()))
+                .unwrap_or_default()
         );
+        notify(&format!(
+            "READY=1\nSTATUS=capture {}, {} rules",
+            s.capture, s.rules_loaded
+        ));
+    };
+    crate::notify::start_watchdog(stop.clone());
+    if matches!(plan.source, Source::AfPacket(_) | Source::Dpdk(_)) {
+        let r = open_sources(&plan.source, &args, prepared.workers).and_then(|sources| {
+            ready("capturing");
+            run_live_capture(
+                &args, sources, &plan.pins, &prepared, &store, &output, &status, &stop, &hup,
+                &policy,
+            )
+        });
+        notify("STOPPING=1");
         if let Some(s) = server {
             s.stop();
         }
@@ -107,6 +145,13 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
         eprintln!("probed run: stopped");
         return Ok(ExitCode::SUCCESS);
     }
+    ready("ready");
+    // Capture files named by the profile or `--capture pcap:` are read once; without a
+    // management server the daemon then stops, like `suricata -r`.
+    let mut once = match &plan.source {
+        Source::Pcap(files) => Some(files.clone()),
+        _ => None,
+    };
     while !stop.load(Ordering::Relaxed) {
         // A rule set activated over management: rebuild the engine between batches. A set
         // that fails to build leaves the running engine in place.
@@ -131,7 +176,24 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
             }
             rules_version = active;
         }
-        if let Some(dir) = &args.pcap_dir {
+        if let Some(files) = once.take() {
+            if let Err(e) = process(&args, &prepared, &store, &files, &output, &status, &policy) {
+                eprintln!("probed run: capture: {e:#}");
+                lock(&status).last_error = Some(format!("{e:#}"));
+            }
+            {
+                let s = lock(&status);
+                eprintln!(
+                    "probed run: {} file(s) read: {} packets, {} events",
+                    s.files_done, s.packets, s.events
+                );
+            }
+            if server.is_none() {
+                deliver(&store, &status);
+                break;
+            }
+        }
+        if let Source::PcapDir(dir) = &plan.source {
             let files = ready_files(dir);
             if !files.is_empty() {
                 if let Err(e) = process(&args, &prepared, &store, &files, &output, &status, &policy)
@@ -153,6 +215,7 @@ fn daemon(args: RunArgs) -> Result<ExitCode> {
         sleep_until(&stop, poll);
     }
     eprintln!("probed run: stopping");
+    notify("STOPPING=1");
     if let Some(s) = server {
         s.stop();
     }
@@ -356,13 +419,63 @@ fn read_bpf(path: &Path) -> Result<Vec<(u16, u8, u8, u32)>> {
     Ok(prog)
 }
 
-/// Live capture until stopped: AF_PACKET sockets (one per worker and interface, in a fanout
-/// group per interface) through the pipeline and the hunt ingest; webhooks are delivered on
-/// their own thread meanwhile.
+fn describe_source(s: &Source) -> String {
+    match s {
+        Source::AfPacket(i) => format!("afpacket {}", i.join(",")),
+        Source::Dpdk(eal) => format!("dpdk {}", eal[1..].join(" ")),
+        Source::Pcap(f) => format!(
+            "pcap {}",
+            f.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Source::PcapDir(d) => format!("pcap-dir {}", d.display()),
+        Source::Nothing => "none".into(),
+    }
+}
+
+/// Opens the live sources: for AF_PACKET one socket per worker and interface, in a fanout
+/// group per interface; for DPDK one source per worker, reading its queue on every port.
+fn open_sources(
+    source: &Source,
+    args: &RunArgs,
+    workers: usize,
+) -> Result<Vec<Box<dyn pipeline::LiveSource>>> {
+    let mut sources: Vec<Box<dyn pipeline::LiveSource>> = Vec::new();
+    match source {
+        Source::AfPacket(ifaces) => {
+            let bpf = args.bpf_file.as_deref().map(read_bpf).transpose()?;
+            for (i, iface) in ifaces.iter().enumerate() {
+                // One fanout group per interface, unique to this process.
+                let group = (std::process::id() as u16).wrapping_add(i as u16);
+                for _ in 0..workers {
+                    let mut cfg = capture::AfPacketConfig::new(iface);
+                    cfg.fanout_group = Some(group);
+                    cfg.bpf = bpf.clone();
+                    let src = capture::AfPacketSource::open(&cfg)
+                        .with_context(|| format!("capture afpacket:{iface}"))?;
+                    sources.push(Box::new(src));
+                }
+            }
+        }
+        Source::Dpdk(eal) => sources = crate::dpdk::open(eal, workers, args.bpf_file.is_some())?,
+        _ => {}
+    }
+    if sources.is_empty() {
+        anyhow::bail!("capture: no interface");
+    }
+    Ok(sources)
+}
+
+/// Live capture until stopped: the sources through the pipeline (worker `w` pinned to
+/// `pins[w % pins.len()]`) and the hunt ingest; webhooks are delivered on their own thread
+/// meanwhile.
 #[allow(clippy::too_many_arguments)]
 fn run_live_capture(
     args: &RunArgs,
-    spec: &str,
+    sources: Vec<Box<dyn pipeline::LiveSource>>,
+    pins: &[usize],
     prepared: &Prepared,
     store: &Store,
     output: &Path,
@@ -371,28 +484,6 @@ fn run_live_capture(
     hup: &Arc<AtomicBool>,
     policy: &Arc<AtomicU64>,
 ) -> Result<()> {
-    let Some(ifaces) = spec.strip_prefix("afpacket:") else {
-        anyhow::bail!(
-            "--capture {spec}: expected afpacket:IFACE[,IFACE...] (DPDK is not built yet)"
-        );
-    };
-    let bpf = args.bpf_file.as_deref().map(read_bpf).transpose()?;
-    let mut sources: Vec<Box<dyn pipeline::LiveSource>> = Vec::new();
-    for (i, iface) in ifaces.split(',').filter(|s| !s.is_empty()).enumerate() {
-        // One fanout group per interface, unique to this process.
-        let group = (std::process::id() as u16).wrapping_add(i as u16);
-        for _ in 0..prepared.workers {
-            let mut cfg = capture::AfPacketConfig::new(iface);
-            cfg.fanout_group = Some(group);
-            cfg.bpf = bpf.clone();
-            let src =
-                capture::AfPacketSource::open(&cfg).with_context(|| "--capture".to_string())?;
-            sources.push(Box::new(src));
-        }
-    }
-    if sources.is_empty() {
-        anyhow::bail!("--capture {spec}: no interface");
-    }
     let (w, h) = ingest(
         store,
         effective_archive_config(args, store)?,
@@ -428,6 +519,7 @@ fn run_live_capture(
                     }
                     version = active.clone();
                     let t = Instant::now();
+                    notify("RELOADING=1");
                     match prepare_with_active(&args, &store) {
                         Ok(p) => {
                             let loaded = p.rules.as_ref().map_or(0, |r| r.loaded);
@@ -443,12 +535,14 @@ fn run_live_capture(
                                 "probed run: rules reloaded: {loaded} rules in {:.1} s",
                                 t.elapsed().as_secs_f64()
                             );
+                            notify(&format!("READY=1\nSTATUS=rules reloaded: {loaded} rules"));
                         }
                         Err(e) => {
                             eprintln!(
                                 "probed run: rule reload failed, the running rules stay: {e:#}"
                             );
                             lock(&status).last_error = Some(format!("rule reload: {e:#}"));
+                            notify("READY=1\nSTATUS=rule reload failed, the running rules stay");
                         }
                     }
                 }
@@ -466,6 +560,7 @@ fn run_live_capture(
             .transpose()
             .context("--until-idle")?,
         stop: stop.clone(),
+        pins: pins.to_vec(),
     };
     let deliverer = {
         let store = store.clone();

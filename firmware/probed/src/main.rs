@@ -7,7 +7,11 @@
 mod check_rules;
 mod cli;
 mod daemon;
+mod dpdk;
 mod hunting;
+mod hw;
+mod notify;
+mod probe_config;
 mod replay;
 mod rules;
 
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
         cli::Command::Replay(args) => replay::run(args),
         cli::Command::Run(args) => daemon::run(*args),
         cli::Command::CheckRules(args) => check_rules::run(args),
+        cli::Command::HwCheck(args) => hw::run_hw_check(args),
         cli::Command::Hunt(args) => hunting::hunt(args),
         cli::Command::Filter(c) => hunting::filter(c),
         cli::Command::Doc(c) => hunting::doc(c),

@@ -37,8 +37,17 @@ pub(crate) fn prepare(args: &EngineArgs, hunting: bool) -> Result<Prepared> {
         // Hunting needs the derived base64 fields of HTTP transactions.
         settings.set("outputs.eve-log.types.http.base64", "yes")?;
     }
+    for (k, v) in &args.base {
+        settings.set(k, v).with_context(|| format!("{k}={v}"))?;
+    }
     if let Some(c) = &args.config {
-        let unused = settings.load_yaml(c)?;
+        let mut unused = settings.load_yaml(c)?;
+        // The daemon's own section and the rule list are read by `probed run`.
+        unused.retain(|k| {
+            !crate::probe_config::DAEMON_KEYS
+                .iter()
+                .any(|p| k.starts_with(p))
+        });
         if !unused.is_empty() {
             tracing::warn!(
                 "{}: {} settings not used by this probe (first: {})",

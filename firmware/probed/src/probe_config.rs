@@ -1,0 +1,142 @@
+//! The daemon's configuration file: Suricata's YAML layout (the pipeline reads its settings)
+//! plus the `probe:` section and Suricata's rule list, read here. Flags override the file;
+//! the file overrides the defaults (`virtual` profile, `./probed-data`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::cli::RunArgs;
+
+/// Keys of the configuration file that the daemon reads itself (the pipeline ignores them).
+pub(crate) const DAEMON_KEYS: &[&str] = &["probe.", "probe", "default-rule-path", "rule-files"];
+
+/// Where the daemon keeps its state with no `-d` and no `probe.data-dir`.
+pub(crate) const DEFAULT_DATA_DIR: &str = "probed-data";
+/// The profile used with no `-p` and no `probe.hw-profile`.
+pub(crate) const DEFAULT_PROFILE: &str = "virtual";
+
+/// The `probe:` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct ProbeSection {
+    data_dir: Option<PathBuf>,
+    hw_profile: Option<String>,
+    capture: Option<String>,
+    pcap_dir: Option<PathBuf>,
+    output: Option<PathBuf>,
+    stats_interval: Option<String>,
+    until_idle: Option<String>,
+    bpf_file: Option<PathBuf>,
+    workers: Option<usize>,
+    #[serde(default)]
+    mgmt: MgmtSection,
+}
+
+/// `probe.mgmt`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct MgmtSection {
+    listen: Option<SocketAddr>,
+    pki: Option<PathBuf>,
+    max_frame: Option<String>,
+    skew: Option<String>,
+}
+
+/// The parts of the file the daemon reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct DaemonFile {
+    #[serde(default)]
+    probe: Option<ProbeSection>,
+    default_rule_path: Option<PathBuf>,
+    #[serde(default)]
+    rule_files: Vec<PathBuf>,
+}
+
+/// Fills what the flags left open from the configuration file, then the defaults. Relative
+/// paths in the file are relative to the file's directory.
+pub(crate) fn resolve(args: &mut RunArgs) -> Result<()> {
+    if let Some(path) = args.engine.config.clone() {
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("-c {}", path.display()))?;
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with('%'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file: DaemonFile = serde_yaml::from_str(&body)
+            .with_context(|| format!("{}: the probe section", path.display()))?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let p = file.probe.unwrap_or_default();
+        let m = p.mgmt;
+        fill(&mut args.data_dir, p.data_dir.map(rel));
+        // A shipped profile's name, or a file relative to the configuration.
+        fill(
+            &mut args.profile,
+            p.hw_profile.map(|h| {
+                if hw_profiles::builtin_names().contains(&h.as_str()) {
+                    h
+                } else {
+                    rel(PathBuf::from(h)).display().to_string()
+                }
+            }),
+        );
+        fill(&mut args.output, p.output.map(rel));
+        fill(&mut args.bpf_file, p.bpf_file.map(rel));
+        fill(&mut args.until_idle, p.until_idle);
+        fill(&mut args.engine.workers, p.workers);
+        if args.capture.is_none() && args.pcap_dir.is_none() && !args.no_capture {
+            args.capture = p.capture;
+            args.pcap_dir = p.pcap_dir.map(rel);
+            if args.capture.is_some() && args.pcap_dir.is_some() {
+                bail!(
+                    "{}: probe.capture and probe.pcap-dir exclude each other",
+                    path.display()
+                );
+            }
+        }
+        if let Some(s) = p.stats_interval {
+            if args.stats_interval == crate::cli::DEFAULT_STATS_INTERVAL {
+                args.stats_interval = s;
+            }
+        }
+        if args.mgmt.is_none() {
+            args.mgmt = m.listen;
+            args.mgmt_pki = m.pki.map(rel);
+            if args.mgmt.is_some() != args.mgmt_pki.is_some() {
+                bail!("{}: probe.mgmt needs both listen and pki", path.display());
+            }
+        }
+        if let Some(v) = m.max_frame {
+            args.mgmt_max_frame = v;
+        }
+        if let Some(v) = m.skew {
+            args.mgmt_skew = v;
+        }
+        // Suricata's rule list, when no -S was given.
+        if args.engine.rules.is_empty() && !file.rule_files.is_empty() {
+            let dir = file
+                .default_rule_path
+                .map(rel)
+                .unwrap_or_else(|| base.to_owned());
+            for f in file.rule_files {
+                args.engine
+                    .rules
+                    .push(if f.is_absolute() { f } else { dir.join(f) });
+            }
+        }
+    }
+    fill(&mut args.data_dir, Some(PathBuf::from(DEFAULT_DATA_DIR)));
+    fill(&mut args.profile, Some(DEFAULT_PROFILE.to_owned()));
+    Ok(())
+}
+
+fn fill<T>(slot: &mut Option<T>, v: Option<T>) {
+    if slot.is_none() {
+        *slot = v;
+    }
+}
