@@ -123,10 +123,20 @@ impl Client {
         let conn = rustls::ClientConnection::new(self.tls.clone(), name)
             .map_err(|e| anyhow!("tls: {e}"))?;
         let mut tls = rustls::StreamOwned::new(conn, tcp);
-        mgmt_proto::write_frame(&mut tls, frame).map_err(|e| anyhow!("send: {e}"))?;
-        let answer = mgmt_proto::read_frame(&mut tls, mgmt_proto::MAX_RESPONSE_FRAME)
-            .map_err(|e| anyhow!("receive: {e}"))?
-            .ok_or_else(|| anyhow!("the probe closed the connection without an answer"))?;
+        let sent = mgmt_proto::write_frame(&mut tls, frame);
+        // A probe refusing a request before reading all of it (too large) answers first and
+        // closes: its answer may be waiting even though the send failed.
+        let answer = match mgmt_proto::read_frame(&mut tls, mgmt_proto::MAX_RESPONSE_FRAME) {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                sent.map_err(|e| anyhow!("send: {e}"))?;
+                bail!("the probe closed the connection without an answer")
+            }
+            Err(e) => {
+                sent.map_err(|e| anyhow!("send: {e}"))?;
+                bail!("receive: {e}")
+            }
+        };
         tls.conn.send_close_notify();
         let _ = std::io::Write::flush(&mut tls);
         let public = hex::decode(&probe.public_key)

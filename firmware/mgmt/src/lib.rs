@@ -496,6 +496,14 @@ fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) {
             let _ = mgmt_proto::write_frame(&mut tls, &r);
             tls.conn.send_close_notify();
             let _ = tls.flush();
+            // A lingering close: the client is likely still writing the body, and closing on
+            // unread data would reset the connection and lose the answer before it reads
+            // it. What arrives is discarded, within a bounded time and byte count.
+            drain(
+                &mut tls,
+                len.min(OVERSIZED_DRAIN_BYTES),
+                OVERSIZED_DRAIN_TIME,
+            );
             return;
         } else {
             let mut body = vec![0u8; len];
@@ -517,6 +525,30 @@ fn serve(tcp: TcpStream, peer: SocketAddr, shared: &Shared) {
         };
         if mgmt_proto::write_frame(&mut tls, &response).is_err() {
             return;
+        }
+    }
+}
+
+/// Bytes of an oversized request read and discarded after its refusal.
+const OVERSIZED_DRAIN_BYTES: usize = 64 << 20;
+/// How long the refusal of an oversized request waits for the client to stop sending.
+const OVERSIZED_DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards up to `max` bytes for at most `time`, or until the peer closes.
+fn drain<S: Read>(s: &mut S, max: usize, time: Duration) {
+    let end = Instant::now() + time;
+    let mut buf = [0u8; 16 << 10];
+    let mut left = max;
+    while left > 0 && Instant::now() < end {
+        match s.read(&mut buf[..left.min(16 << 10)]) {
+            Ok(0) => return,
+            Ok(n) => left -= n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
         }
     }
 }
