@@ -21,6 +21,12 @@ run_test() {
   cargo fmt --all -- --check
   step "cargo clippy -D warnings"
   cargo clippy --workspace --all-targets --locked -- -D warnings
+  if pkg-config --exists libdpdk 2>/dev/null; then
+    step "cargo clippy -D warnings, DPDK build (--features dpdk)"
+    cargo clippy -p probed -p capture -p pipeline -p dpdk-sys --features probed/dpdk --all-targets --locked -- -D warnings
+  else
+    echo "ci/run.sh: libdpdk-dev not found by pkg-config: the DPDK build is not checked"
+  fi
   step "layering (a crate depends only on crates above it)"
   ci/layering
   step "cargo test"

@@ -4,8 +4,10 @@
 //! its capture time, link type and original length) and counts what it could not deliver. It
 //! never parses beyond the frame boundary.
 //!
-//! Live capture: [`AfPacketSource`] (AF_PACKET with a TPACKET_V3 ring and fanout; its
-//! `unsafe` is confined to `src/sys/`).
+//! Live capture: [`AfPacketSource`] (AF_PACKET with a TPACKET_V3 ring and fanout) and, with
+//! the `dpdk` feature, `dpdk::DpdkSource` (DPDK ports, one RX queue per worker, symmetric
+//! RSS). Their `unsafe` is confined to `src/sys/`; assembling chained buffers is the safe
+//! [`chain::gather`].
 //!
 //! This crate holds the offline source, [`FileSource`]: pcap (both byte orders, µs and ns
 //! resolution, gzip-compressed too) and pcapng (several sections and interfaces, a link type and
@@ -22,6 +24,7 @@
 //! the run; the format itself is small.
 #![deny(unsafe_code)]
 
+pub mod chain;
 mod file;
 pub mod linktype;
 #[cfg(target_os = "linux")]
@@ -29,6 +32,9 @@ mod sys;
 
 #[cfg(target_os = "linux")]
 pub use sys::afpacket::{AfPacketConfig, AfPacketSource, KernelStats};
+/// DPDK ports and sources (feature `dpdk`).
+#[cfg(feature = "dpdk")]
+pub use sys::dpdk;
 
 pub use file::{FileError, FileSource, SourceStats};
 

@@ -60,6 +60,32 @@ impl LiveSource for capture::AfPacketSource {
     }
 }
 
+#[cfg(feature = "dpdk")]
+impl LiveSource for capture::dpdk::DpdkSource {
+    fn next_batch(
+        &mut self,
+        timeout: Duration,
+        f: &mut dyn FnMut(RawPacket<'_>),
+    ) -> io::Result<usize> {
+        self.next_burst(timeout, f)
+    }
+
+    /// Packets this source took plus, for the one source that reports them, the ports'
+    /// drops (imissed, ierrors, rx_nombuf): like the kernel's `tp_packets`, drops included.
+    fn kernel_stats(&mut self) -> Option<KernelStats> {
+        let drops = self.port_drops().ok()?;
+        Some(KernelStats {
+            packets: self.counters().packets + drops,
+            drops,
+        })
+    }
+
+    fn describe(&self) -> String {
+        let names: Vec<&str> = self.ports().iter().map(|p| p.name.as_str()).collect();
+        format!("dpdk {}", names.join(","))
+    }
+}
+
 /// Where a reloaded rule set is published to the workers. Each worker checks the generation
 /// between batches and swaps the new engine in (carrying its flows' detection state over), so
 /// a reload never stops capture and no packet meets a half-built set.

@@ -128,7 +128,7 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         ));
     };
     crate::notify::start_watchdog(stop.clone());
-    if matches!(plan.source, Source::AfPacket(_) | Source::Dpdk(_)) {
+    if matches!(plan.source, Source::AfPacket(_) | Source::Dpdk { .. }) {
         let r = open_sources(&plan.source, &args, prepared.workers).and_then(|sources| {
             ready("capturing");
             run_live_capture(
@@ -422,7 +422,7 @@ fn read_bpf(path: &Path) -> Result<Vec<(u16, u8, u8, u32)>> {
 fn describe_source(s: &Source) -> String {
     match s {
         Source::AfPacket(i) => format!("afpacket {}", i.join(",")),
-        Source::Dpdk(eal) => format!("dpdk {}", eal[1..].join(" ")),
+        Source::Dpdk { eal, .. } => format!("dpdk {}", eal[1..].join(" ")),
         Source::Pcap(f) => format!(
             "pcap {}",
             f.iter()
@@ -459,7 +459,16 @@ fn open_sources(
                 }
             }
         }
-        Source::Dpdk(eal) => sources = crate::dpdk::open(eal, workers, args.bpf_file.is_some())?,
+        Source::Dpdk {
+            eal,
+            rx_descriptors,
+            mbufs,
+        } => {
+            if args.bpf_file.is_some() {
+                anyhow::bail!("--bpf-file applies to AF_PACKET capture, not DPDK");
+            }
+            sources = crate::dpdk::open(eal, workers, *rx_descriptors, *mbufs)?;
+        }
         _ => {}
     }
     if sources.is_empty() {

@@ -21,8 +21,15 @@ pub(crate) const DPDK_BUILT: bool = cfg!(feature = "dpdk");
 pub(crate) enum Source {
     /// AF_PACKET on these interfaces.
     AfPacket(Vec<String>),
-    /// DPDK with these EAL arguments (program name first).
-    Dpdk(Vec<String>),
+    /// DPDK ports.
+    Dpdk {
+        /// EAL arguments, program name first.
+        eal: Vec<String>,
+        /// RX descriptors per queue.
+        rx_descriptors: u16,
+        /// Packet buffers per port.
+        mbufs: u32,
+    },
     /// These capture files, once.
     Pcap(Vec<PathBuf>),
     /// Files dropped into a directory.
@@ -221,35 +228,44 @@ pub(crate) fn plan(args: &RunArgs, data_dir: &Path) -> Result<Plan> {
                 .filter_map(|n| n.iface.clone())
                 .collect(),
         ),
-        (None, false, Method::Dpdk) => Source::Dpdk(match dpdk_override {
-            Some(mut words) => {
-                words.insert(0, "probed".into());
-                if !words
-                    .iter()
-                    .any(|w| matches!(w.as_str(), "-l" | "-c" | "--lcores"))
-                {
-                    words.push("-l".into());
-                    words.push(applied.management[0].to_string());
+        (None, false, Method::Dpdk) => Source::Dpdk {
+            rx_descriptors: profile
+                .nics
+                .iter()
+                .map(|n| n.rx_descriptors)
+                .max()
+                .unwrap_or(1024),
+            mbufs: profile.memory.mbufs,
+            eal: match dpdk_override {
+                Some(mut words) => {
+                    words.insert(0, "probed".into());
+                    if !words
+                        .iter()
+                        .any(|w| matches!(w.as_str(), "-l" | "-c" | "--lcores"))
+                    {
+                        words.push("-l".into());
+                        words.push(applied.management[0].to_string());
+                    }
+                    words
                 }
-                words
-            }
-            None => {
-                let ex = if profile.nics.iter().any(|n| {
-                    n.vdev
-                        .as_deref()
-                        .is_some_and(|v| v.contains(hw_profiles::EXAMPLE_CAPTURE))
-                }) {
-                    Some(example()?.display().to_string())
-                } else {
-                    None
-                };
-                hw_profiles::apply::eal_args(
-                    &profile,
-                    ex.as_deref(),
-                    &format!("probed-{}", std::process::id()),
-                )
-            }
-        }),
+                None => {
+                    let ex = if profile.nics.iter().any(|n| {
+                        n.vdev
+                            .as_deref()
+                            .is_some_and(|v| v.contains(hw_profiles::EXAMPLE_CAPTURE))
+                    }) {
+                        Some(example()?.display().to_string())
+                    } else {
+                        None
+                    };
+                    hw_profiles::apply::eal_args(
+                        &profile,
+                        ex.as_deref(),
+                        &format!("probed-{}", std::process::id()),
+                    )
+                }
+            },
+        },
     };
     let mut warnings: Vec<Finding> = findings
         .into_iter()

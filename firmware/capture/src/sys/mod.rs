@@ -3,3 +3,5 @@
 #![allow(unsafe_code)]
 
 pub mod afpacket;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
