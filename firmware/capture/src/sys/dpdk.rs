@@ -44,6 +44,10 @@ static SYMMETRIC_RSS_KEY: [u8; 40] = [
     0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 ];
 
+/// Buffer size (data room with headroom) for capture-file vdevs: a 9,600-byte jumbo frame
+/// and DPDK's 128-byte headroom, rounded up.
+const JUMBO_BUF_SIZE: u16 = 9856;
+
 static EAL_STARTED: AtomicBool = AtomicBool::new(false);
 
 fn rte_error(what: &str, code: i32) -> io::Error {
@@ -215,6 +219,15 @@ impl Port {
         let socket = unsafe { ffi::rte_eth_dev_socket_id(id) };
         let socket = if socket < 0 { 0 } else { socket };
         let need = u32::from(cfg.rx_queues) * (u32::from(nb_rx) + BURST as u32) + 1024;
+        // Buffers hold a whole frame where they can: capture-file vdevs hold jumbo frames
+        // (net_pcap's infinite_rx cannot chain), NICs use DPDK's default 2 KiB and chain.
+        // SAFETY: a pure function returning a constant.
+        let default_room = unsafe { ffi::probe_mbuf_default_buf_size() };
+        let room = if driver == "net_pcap" {
+            JUMBO_BUF_SIZE
+        } else {
+            u16::try_from(default_room).unwrap_or(u16::MAX)
+        };
         let n = cfg.mbufs.max(need);
         let pool_name =
             CString::new(format!("probe_rx_{id}")).map_err(|_| io::Error::other("pool name"))?;
@@ -225,7 +238,7 @@ impl Port {
                 n,
                 256,
                 0,
-                ffi::probe_mbuf_default_buf_size() as u16,
+                room,
                 socket,
             )
         };
