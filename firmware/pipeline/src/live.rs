@@ -56,7 +56,7 @@ impl LiveSource for capture::AfPacketSource {
     }
 
     fn describe(&self) -> String {
-        "af-packet".into()
+        format!("af-packet {}", self.iface())
     }
 }
 
@@ -296,8 +296,14 @@ pub fn run_live(
                                 }
                             }
                             Err(e) => {
+                                // Reported at once; this worker's other work ends, the other
+                                // sources go on.
+                                let msg = format!("{}: {e}", src.describe());
+                                tracing::error!(
+                                    "capture stopped on {msg}; the other sources go on"
+                                );
                                 if let Ok(mut v) = errors.lock() {
-                                    v.push(format!("{}: {e}", src.describe()));
+                                    v.push(msg);
                                 }
                                 break;
                             }

@@ -112,6 +112,7 @@ pub struct AfPacketSource {
     linktype: u32,
     stats: KernelStats,
     scratch: Vec<u8>,
+    iface: String,
 }
 
 // SAFETY: the ring is owned by this value alone (no other handle to the mapping exists), so
@@ -210,6 +211,7 @@ impl AfPacketSource {
             linktype: crate::linktype::ETHERNET,
             stats: KernelStats::default(),
             scratch: Vec::with_capacity(crate::MAX_FRAME_LEN),
+            iface: iface.to_owned(),
         };
         // struct sockaddr_ll
         // SAFETY: all-zero is a valid sockaddr_ll.
@@ -246,6 +248,11 @@ impl AfPacketSource {
             }
         }
         Ok(src)
+    }
+
+    /// The interface this socket reads.
+    pub fn iface(&self) -> &str {
+        &self.iface
     }
 
     /// Link type of the frames (Ethernet for Ethernet-like and loopback interfaces).
@@ -292,7 +299,7 @@ impl AfPacketSource {
             {
                 return Err(io::Error::new(
                     io::ErrorKind::BrokenPipe,
-                    "af-packet: the interface went away",
+                    "the interface went away",
                 ));
             }
             // SAFETY: as above.

@@ -232,16 +232,8 @@ impl Port {
         let pool_name =
             CString::new(format!("probe_rx_{id}")).map_err(|_| io::Error::other("pool name"))?;
         // SAFETY: a valid name; sizes within DPDK's limits (cache 256 ≤ n/1.5 as n ≥ 1024).
-        let pool = unsafe {
-            ffi::rte_pktmbuf_pool_create(
-                pool_name.as_ptr(),
-                n,
-                256,
-                0,
-                room,
-                socket,
-            )
-        };
+        let pool =
+            unsafe { ffi::rte_pktmbuf_pool_create(pool_name.as_ptr(), n, 256, 0, room, socket) };
         if pool.is_null() {
             return Err(last_error(&what(&format!("mbuf pool of {n}"))));
         }
