@@ -40,6 +40,10 @@ pub trait LiveSource: Send {
     fn kernel_stats(&mut self) -> Option<KernelStats>;
     /// A name for messages.
     fn describe(&self) -> String;
+    /// Things an operator should hear about now (a port's link went down or came back).
+    fn notices(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl LiveSource for capture::AfPacketSource {
@@ -83,6 +87,10 @@ impl LiveSource for capture::dpdk::DpdkSource {
     fn describe(&self) -> String {
         let names: Vec<&str> = self.ports().iter().map(|p| p.name.as_str()).collect();
         format!("dpdk {}", names.join(","))
+    }
+
+    fn notices(&mut self) -> Vec<String> {
+        self.link_changes()
     }
 }
 
@@ -314,6 +322,9 @@ pub fn run_live(
                             if let Ok(mut s) = shared[w].lock() {
                                 s.stats = worker.stats();
                                 s.kernel = k;
+                            }
+                            for n in src.notices() {
+                                tracing::error!("capture: {n}");
                             }
                         }
                     }

@@ -29,6 +29,7 @@ pub(crate) fn open(
         rx_descriptors,
         mbufs,
         symmetric_rss: true,
+        kernel_ifaces: crate::hw::af_packet_vdevs(&eal[1..]),
     };
     let mut ports = Vec::new();
     for id in 0..n {

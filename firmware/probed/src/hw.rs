@@ -327,6 +327,23 @@ fn eal_devices(words: &[String]) -> Vec<(bool, String)> {
     out
 }
 
+/// The kernel interfaces behind `net_af_packet` vdevs: (vdev name, `iface=` value).
+pub(crate) fn af_packet_vdevs(eal: &[String]) -> Vec<(String, String)> {
+    eal_devices(eal)
+        .into_iter()
+        .filter(|(pci, _)| !pci)
+        .filter_map(|(_, spec)| {
+            let mut parts = spec.split(',');
+            let name = parts.next()?.to_owned();
+            if !name.starts_with("net_af_packet") {
+                return None;
+            }
+            let iface = parts.find_map(|kv| kv.strip_prefix("iface="))?;
+            Some((name, iface.to_owned()))
+        })
+        .collect()
+}
+
 /// Splits an argument string as a POSIX shell would for words and quotes (no expansions).
 pub(crate) fn shell_words(s: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
@@ -402,5 +419,10 @@ mod tests {
             ]
         );
         assert!(shell_words("'open").is_err());
+        let w = shell_words("--vdev net_af_packet0,iface=eth1,qpairs=1 --vdev net_null0").unwrap();
+        assert_eq!(
+            af_packet_vdevs(&w),
+            vec![("net_af_packet0".to_owned(), "eth1".to_owned())]
+        );
     }
 }

@@ -108,6 +108,10 @@ pub struct PortConfig {
     pub mbufs: u32,
     /// Spread flows over queues with the symmetric key.
     pub symmetric_rss: bool,
+    /// Kernel interfaces behind `net_af_packet` vdevs, by vdev name (`net_af_packet0` →
+    /// `eth1`): that driver does not report its ring's drops, so they are counted as the
+    /// interface's received packets minus the port's.
+    pub kernel_ifaces: Vec<(String, String)>,
 }
 
 /// A started port, shared by the sources reading its queues.
@@ -123,6 +127,8 @@ pub struct Port {
     pub rx_queues: u16,
     /// Where the RX timestamp lives in an mbuf and the flag saying it is set (net_pcap).
     timestamp: Option<(i32, u64)>,
+    /// A kernel interface whose RX counter (at start) bounds what the port should have got.
+    kernel_rx: Option<(std::path::PathBuf, u64)>,
     pool: *mut ffi::rte_mempool,
 }
 
@@ -243,6 +249,7 @@ impl Port {
             driver,
             rx_queues: cfg.rx_queues,
             timestamp: None,
+            kernel_rx: None,
             pool,
         };
         for q in 0..cfg.rx_queues {
@@ -272,6 +279,12 @@ impl Port {
         // SAFETY: a started port; stats reset so counters start with this run.
         let _ = unsafe { ffi::rte_eth_stats_reset(id) };
         let mut port = port;
+        if let Some((_, iface)) = cfg.kernel_ifaces.iter().find(|(n, _)| *n == port.name) {
+            let path = std::path::Path::new("/sys/class/net")
+                .join(iface)
+                .join("statistics/rx_packets");
+            port.kernel_rx = read_counter(&path).map(|base| (path, base));
+        }
         if want_ts {
             // SAFETY: static NUL-terminated names; a NULL params pointer is allowed.
             let off = unsafe {
@@ -302,16 +315,30 @@ impl Port {
         if r != 0 {
             return Err(rte_error(&format!("port {} stats", self.id), r));
         }
+        // net_af_packet: what the interface received and the port did not get was dropped
+        // by the packet ring (exact once the ring is drained; while running, frames still in
+        // the ring count as dropped until they are read).
+        let ring_drops = self
+            .kernel_rx
+            .as_ref()
+            .and_then(|(path, base)| read_counter(path).map(|now| now.saturating_sub(*base)))
+            .map_or(0, |got| got.saturating_sub(s.ipackets));
         Ok(PortStats {
             ipackets: s.ipackets,
-            imissed: s.imissed,
+            imissed: s.imissed.max(ring_drops),
             ierrors: s.ierrors,
             rx_nombuf: s.rx_nombuf,
         })
     }
 
-    /// Whether the link is up (vdevs report up).
+    /// Whether the link is up (vdevs report up; a `net_af_packet` port is down once its
+    /// kernel interface is gone).
     pub fn link_up(&self) -> bool {
+        if let Some((path, _)) = &self.kernel_rx {
+            if !path.exists() {
+                return false;
+            }
+        }
         let mut l = ffi::rte_eth_link::default();
         // SAFETY: a started port and a writable link struct.
         let r = unsafe { ffi::rte_eth_link_get_nowait(self.id, &mut l) };
@@ -349,8 +376,12 @@ pub struct DpdkSource {
     scratch: Vec<u8>,
     idle_polls: u32,
     counters: DpdkCounters,
-    /// Whether this source reports the ports' drop counters (one source per port does).
+    /// Whether this source reports the ports' drop counters and link changes (one source
+    /// does).
     reports_port_drops: bool,
+    /// Each port's link state when last looked at.
+    links: Vec<bool>,
+    last_link_check: Option<Instant>,
 }
 
 impl DpdkSource {
@@ -365,13 +396,15 @@ impl DpdkSource {
             }
         }
         Ok(DpdkSource {
-            ports,
             queue,
             registered: false,
             scratch: Vec::new(),
             idle_polls: 0,
             counters: DpdkCounters::default(),
             reports_port_drops,
+            links: vec![true; ports.len()],
+            last_link_check: None,
+            ports,
         })
     }
 
@@ -392,6 +425,38 @@ impl DpdkSource {
             drops += s.imissed + s.ierrors + s.rx_nombuf;
         }
         Ok(drops)
+    }
+
+    /// Ports whose link went down or came back since the last call (at most once a second;
+    /// only the source that reports the ports' counters looks). The other ports keep being
+    /// read either way.
+    pub fn link_changes(&mut self) -> Vec<String> {
+        if !self.reports_port_drops
+            || self
+                .last_link_check
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return Vec::new();
+        }
+        self.last_link_check = Some(Instant::now());
+        let mut out = Vec::new();
+        for (i, p) in self.ports.iter().enumerate() {
+            let up = p.link_up();
+            if up != self.links[i] {
+                self.links[i] = up;
+                out.push(format!(
+                    "DPDK port {} ({}): link {}",
+                    p.id,
+                    p.name,
+                    if up {
+                        "up again"
+                    } else {
+                        "down; the other ports go on"
+                    }
+                ));
+            }
+        }
+        out
     }
 
     /// The ports this source reads.
@@ -543,6 +608,11 @@ impl<'a> Iterator for ChainIter<'a> {
             Some(segment(m))
         }
     }
+}
+
+/// A kernel counter file (sysfs).
+fn read_counter(path: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 fn wall_now() -> Timestamp {
