@@ -328,6 +328,7 @@ fn eal_devices(words: &[String]) -> Vec<(bool, String)> {
 }
 
 /// The kernel interfaces behind `net_af_packet` vdevs: (vdev name, `iface=` value).
+#[cfg_attr(not(feature = "dpdk"), allow(dead_code))]
 pub(crate) fn af_packet_vdevs(eal: &[String]) -> Vec<(String, String)> {
     eal_devices(eal)
         .into_iter()
