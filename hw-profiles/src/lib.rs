@@ -528,6 +528,21 @@ fn valid_pci(s: &str) -> bool {
             .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
 }
 
+/// Fuzzing entry point: profile text from an operator's file must never panic the parser,
+/// the check or the EAL argument builder.
+#[cfg(any(test, fuzzing))]
+pub fn fuzz_profile(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(p) = Profile::parse("fuzz", text) {
+        let m = Machine::at(Path::new("/nonexistent"), true);
+        let _ = check(&p, &m);
+        let _ = apply::eal_args(&p, Some("/x.pcap"), "f");
+        let _ = p.sizes();
+    }
+}
+
 /// The shipped profiles' names.
 pub fn builtin_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(n, _)| *n).collect()
@@ -597,6 +612,14 @@ workers = [1]
             Profile::load("no-such-profile"),
             Err(ProfileError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn fuzz_entry_takes_the_shipped_profiles() {
+        for (_, text) in BUILTIN {
+            fuzz_profile(text.as_bytes());
+        }
+        fuzz_profile(b"name = 1\n[[nic]]\n");
     }
 
     #[test]
