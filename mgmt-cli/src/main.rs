@@ -109,6 +109,9 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         samples: u32,
     },
+    /// The events each probe writes (its EVE output, after its hunt policy).
+    #[command(subcommand)]
+    Events(EventsCmd),
     /// Versioned Suricata rule sets: push, activate, roll back.
     #[command(subcommand)]
     Rules(RulesCmd),
@@ -223,6 +226,34 @@ enum FilterCmd {
 struct PushArgs {
     #[command(flatten)]
     spec: mgmt_proto::FilterSpec,
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCmd {
+    /// The last events of each probe, optionally filtered; with -f, keep following them.
+    ///
+    /// Lines are `PROBE<TAB>EVENT-JSON`; with --json, one JSON object per line:
+    /// `{"probe": NAME, "event": {...}}`. A rotated EVE file is followed from its start.
+    /// Needs the analyst role.
+    ///
+    /// Examples:
+    ///
+    ///   probectl -p all events tail 'event_type:alert' -n 50
+    ///
+    ///   probectl -p edge1 events tail -f --json 'http.status:200 AND _exists_:base64.functions'
+    Tail {
+        /// A hunt filter (Kibana query syntax), e.g. `event_type:alert`.
+        query: Option<String>,
+        /// Events per probe: the last N, then at most N per poll.
+        #[arg(short = 'n', long = "lines", default_value_t = 20)]
+        lines: u32,
+        /// Keep polling for new events until interrupted.
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// How often to poll with -f.
+        #[arg(long, value_name = "DUR", default_value = "1s")]
+        interval: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -382,6 +413,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Cmd::RawSend { file } => return raw_send(&cli, file),
+        Cmd::Events(EventsCmd::Tail {
+            query,
+            lines,
+            follow,
+            interval,
+        }) => {
+            return events_tail(
+                &cli,
+                query.as_deref(),
+                *lines,
+                *follow,
+                duration(interval, "--interval")?,
+            )
+        }
         Cmd::Audit(AuditCmd::Verify) => return audit_verify(&cli),
         Cmd::Status => Command::Status,
         Cmd::Filter(FilterCmd::Push(a)) => Command::FilterPush {
@@ -803,6 +848,82 @@ fn doc_collect(cli: &Cli, limit: u32, ack: bool) -> Result<ExitCode> {
         }
     }
     report(cli, "doc_collect", &results)
+}
+
+/// `events tail`: one request per probe and round, each with that probe's cursor.
+fn events_tail(
+    cli: &Cli,
+    query: Option<&str>,
+    lines: u32,
+    follow: bool,
+    interval: Duration,
+) -> Result<ExitCode> {
+    let pki = Pki::open(&pki_dir(cli))?;
+    let probes = fleet::select(&pki, &cli.targets)?;
+    let client = client(cli, &pki)?;
+    let mut cursors: Vec<Option<mgmt_proto::TailCursor>> = vec![None; probes.len()];
+    let mut answered = vec![false; probes.len()];
+    let mut out = std::io::stdout().lock();
+    loop {
+        let mut more = false;
+        for (i, probe) in probes.iter().enumerate() {
+            let cmd = Command::EventsTail {
+                query: query.map(str::to_owned),
+                cursor: cursors[i],
+                limit: lines,
+            };
+            let env = client.seal(probe, pki.next_seq(&cli.operator)?, &cmd)?;
+            let body = match client.exchange(probe, &env.to_bytes(), &env.payload) {
+                Ok(a) => match a.outcome {
+                    Outcome::Ok { body } => body,
+                    Outcome::Rejected { code, reason } => {
+                        eprintln!(
+                            "probectl: {}: rejected: {}: {reason}",
+                            probe.name,
+                            code.name()
+                        );
+                        continue;
+                    }
+                    Outcome::Failed { error } => {
+                        eprintln!("probectl: {}: {error}", probe.name);
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    eprintln!("probectl: {}: {e:#}", probe.name);
+                    continue;
+                }
+            };
+            answered[i] = true;
+            if body["rotated"] == true {
+                eprintln!("probectl: {}: the EVE file was rotated", probe.name);
+            }
+            for ev in body["events"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                if cli.json {
+                    writeln!(out, "{}", json!({"probe": probe.name, "event": ev}))?;
+                } else {
+                    writeln!(out, "{}\t{ev}", probe.name)?;
+                }
+            }
+            out.flush()?;
+            cursors[i] = serde_json::from_value(body["cursor"].clone()).ok();
+            more |= body["more"] == true;
+        }
+        if !follow {
+            break;
+        }
+        if !more {
+            std::thread::sleep(interval);
+        }
+    }
+    let ok = answered.iter().filter(|a| **a).count();
+    Ok(if ok == probes.len() {
+        ExitCode::SUCCESS
+    } else if ok == 0 {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::from(EXIT_PARTIAL)
+    })
 }
 
 /// Sends a saved envelope as it is.

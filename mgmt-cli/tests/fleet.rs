@@ -412,3 +412,69 @@ fn rule_sets_are_pushed_activated_and_rolled_back() {
     ]);
     assert_eq!(o.json()["results"][0]["code"], "forbidden");
 }
+
+#[test]
+fn events_tail_returns_the_last_events_then_follows_and_filters() {
+    let mut f = Fleet::new(2, true);
+    f.start_all();
+    for p in &f.probes {
+        p.feed(&example_pcap());
+    }
+    wait_done(&f, 0, 1);
+    wait_done(&f, 1, 1);
+    // The last two HTTP events of each probe, tagged with the probe.
+    let o = f.ok(&["-p", "all", "events", "tail", "-n", "2", "event_type:http"]);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", o.stdout);
+    for l in &lines {
+        let (probe, ev) = l.split_once('\t').unwrap();
+        assert!(probe == "p1" || probe == "p2");
+        let ev: Value = serde_json::from_str(ev).unwrap();
+        assert_eq!(ev["event_type"], "http");
+    }
+    // --json lines, a query that matches nothing, a bad query.
+    let o = f.ok(&["-p", "p1", "--json", "events", "tail", "-n", "100"]);
+    let n = o.stdout.lines().count();
+    let eve = std::fs::read_to_string(f.probes[0].data.join("eve.json")).unwrap();
+    assert_eq!(n, eve.lines().count().min(100));
+    let first: Value = serde_json::from_str(o.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["probe"], "p1");
+    assert!(first["event"]["event_type"].is_string());
+    let o = f.ok(&["-p", "p1", "events", "tail", "event_type:nothing"]);
+    assert!(o.stdout.is_empty());
+    let o = f.probectl(&["-p", "p1", "events", "tail", "http.status:["]);
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    // Follow: events written after the start are printed as they come.
+    let mut child = std::process::Command::new(common::probectl_bin())
+        .args([
+            "--pki",
+            f.pki.to_str().unwrap(),
+            "-p",
+            "p1",
+            "events",
+            "tail",
+            "-f",
+        ])
+        .args(["-n", "1", "--interval", "200ms", "event_type:http"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    // The same capture under another name (done/ keeps one file per name).
+    let again = f.dir.path().join("again.pcap");
+    std::fs::copy(example_pcap(), &again).unwrap();
+    f.probes[0].feed(&again);
+    wait_done(&f, 0, 2);
+    std::thread::sleep(Duration::from_secs(2));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let got = String::from_utf8_lossy(&out.stdout);
+    let http_in_eve = std::fs::read_to_string(f.probes[0].data.join("eve.json"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"event_type\":\"http\""))
+        .count();
+    // The last HTTP event at the start, then every HTTP event of the second capture.
+    assert_eq!(got.lines().count(), 1 + http_in_eve / 2, "{got}");
+}

@@ -235,6 +235,27 @@ pub enum Command {
         /// Most entries in one answer.
         limit: u32,
     },
+    /// Events the probe wrote to its EVE output after `cursor` (without one: the last
+    /// `limit` events), those matching `query` (a hunt filter) if given, at most `limit`.
+    /// The answer carries the cursor to ask from next (`probectl events tail -f`).
+    EventsTail {
+        /// A hunt filter, e.g. `event_type:alert`.
+        query: Option<String>,
+        /// Where the previous answer stopped.
+        cursor: Option<TailCursor>,
+        /// Most events in one answer.
+        limit: u32,
+    },
+}
+
+/// A position in a probe's EVE output: the file (its inode, so a rotated file is noticed)
+/// and a byte offset at a line start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TailCursor {
+    /// Inode of the EVE file.
+    pub file: u64,
+    /// Byte offset of the next unread line.
+    pub offset: u64,
 }
 
 impl Command {
@@ -262,6 +283,7 @@ impl Command {
             Command::RulesRollback => "rules_rollback",
             Command::RulesList => "rules_list",
             Command::AuditGet { .. } => "audit_get",
+            Command::EventsTail { .. } => "events_tail",
         }
     }
 }
@@ -272,7 +294,7 @@ pub fn required_role(op: &str) -> Option<Role> {
         "status" | "filter_list" | "doc_list" | "retro_status" | "keys_list" | "audit_get"
         | "rules_list" | "doc_collect" => Role::Viewer,
         "filter_push" | "filter_remove" | "retro_start" | "retro_cancel" | "hunt"
-        | "config_get" | "doc_ack" => Role::Analyst,
+        | "config_get" | "doc_ack" | "events_tail" => Role::Analyst,
         "config_set" | "keys_push" | "rules_push" | "rules_activate" | "rules_rollback" => {
             Role::Admin
         }

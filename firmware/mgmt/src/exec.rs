@@ -19,6 +19,12 @@ pub const MAX_DOC_PAGE: u32 = 10_000;
 pub const MAX_AUDIT_PAGE: u32 = 10_000;
 /// Most sample events in one `hunt` answer.
 pub const MAX_HUNT_SAMPLES: u32 = 1_000;
+/// Most events in one `events_tail` answer.
+pub const MAX_TAIL_EVENTS: u32 = 1_000;
+/// Most bytes of EVE output read for one `events_tail` answer (the cursor resumes after).
+pub const MAX_TAIL_BYTES: u64 = 8 << 20;
+/// Without a cursor, how far back from the end the last events are looked for.
+pub const TAIL_WINDOW: u64 = 4 << 20;
 
 /// Settings an operator may change at run time, with their checks. The daemon reads them
 /// (from [`Tree::Config`], key `cfg/NAME`) when it next opens the archive.
@@ -244,6 +250,26 @@ pub(crate) fn run(shared: &Shared, operator: &str, cmd: Command) -> Result<Value
             let t = Instant::now();
             let r = search::search(&archive, &node, &opts, &|_, _| {}).map_err(err)?;
             Ok(r.to_json(t.elapsed().as_secs_f64()))
+        }
+        Command::EventsTail {
+            query,
+            cursor,
+            limit,
+        } => {
+            let path = shared
+                .ctx
+                .eve
+                .as_deref()
+                .ok_or("this probe has no EVE output to tail")?;
+            let node = query
+                .as_deref()
+                .map(|q| {
+                    hunt::parse_query(q).map_err(|e| {
+                        format!("{e}\n  {q}\n  {}^", " ".repeat(e.column.saturating_sub(1)))
+                    })
+                })
+                .transpose()?;
+            crate::tail::tail(path, node.as_ref(), cursor, limit.min(MAX_TAIL_EVENTS))
         }
         Command::ConfigGet { key } => {
             let mut m = serde_json::Map::new();

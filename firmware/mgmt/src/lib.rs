@@ -19,6 +19,7 @@ mod admit;
 mod exec;
 pub mod rules;
 pub mod state;
+mod tail;
 mod tls;
 
 use std::io::{self, Read, Write};
@@ -204,6 +205,8 @@ pub struct Context {
     pub status: Box<dyn Fn() -> Value + Send + Sync>,
     /// Wakes the daemon after filters or config changed.
     pub changed: Box<dyn Fn() + Send + Sync>,
+    /// The daemon's EVE output, for `events_tail` (none: the command fails).
+    pub eve: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Context {

@@ -96,18 +96,20 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         rules_version: rules_version.clone(),
         ..Default::default()
     }));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| data_dir.join("eve.json"));
     let server = match (&args.mgmt, &args.mgmt_pki) {
-        (Some(addr), Some(dir)) => Some(start_mgmt(&args, *addr, dir, &store, &status, &policy)?),
+        (Some(addr), Some(dir)) => Some(start_mgmt(
+            &args, *addr, dir, &output, &store, &status, &policy,
+        )?),
         _ => None,
     };
     if let Source::PcapDir(d) = &plan.source {
         fs::create_dir_all(d.join("done"))
             .with_context(|| format!("--pcap-dir {}", d.display()))?;
     }
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| data_dir.join("eve.json"));
     let ready = |what: &str| {
         let s = lock(&status);
         eprintln!(
@@ -261,6 +263,7 @@ fn start_mgmt(
     args: &RunArgs,
     addr: std::net::SocketAddr,
     dir: &Path,
+    eve: &Path,
     store: &Store,
     status: &Arc<Mutex<DaemonStatus>>,
     policy: &Arc<AtomicU64>,
@@ -284,6 +287,7 @@ fn start_mgmt(
     .unwrap_or(i64::MAX);
     let st = status.clone();
     let ctx = mgmt::Context {
+        eve: Some(eve.to_owned()),
         status: Box::new(move || serde_json::to_value(&*lock(&st)).unwrap_or(Value::Null)),
         changed: {
             let policy = policy.clone();
