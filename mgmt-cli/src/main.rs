@@ -586,13 +586,18 @@ fn report(cli: &Cli, op: &str, results: &[ProbeResult]) -> Result<ExitCode> {
             }
         )?;
     }
-    Ok(if ok == results.len() {
+    Ok(fleet_exit(ok, results.len()))
+}
+
+/// The exit status for `ok` successes out of `total` probes: 0 all, 3 partial, 1 none.
+fn fleet_exit(ok: usize, total: usize) -> ExitCode {
+    if ok == total {
         ExitCode::SUCCESS
     } else if ok == 0 {
         ExitCode::from(EXIT_FAILED)
     } else {
         ExitCode::from(EXIT_PARTIAL)
-    })
+    }
 }
 
 /// A one-line summary of an answer for the text table.
@@ -917,13 +922,7 @@ fn events_tail(
         }
     }
     let ok = answered.iter().filter(|a| **a).count();
-    Ok(if ok == probes.len() {
-        ExitCode::SUCCESS
-    } else if ok == 0 {
-        ExitCode::from(EXIT_FAILED)
-    } else {
-        ExitCode::from(EXIT_PARTIAL)
-    })
+    Ok(fleet_exit(ok, probes.len()))
 }
 
 /// Sends a saved envelope as it is.
@@ -993,13 +992,7 @@ fn audit_verify(cli: &Cli) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if good == probes.len() {
-        ExitCode::SUCCESS
-    } else if good == 0 {
-        ExitCode::from(EXIT_FAILED)
-    } else {
-        ExitCode::from(EXIT_PARTIAL)
-    })
+    Ok(fleet_exit(good, probes.len()))
 }
 
 /// The newest audit entry probectl verified on a probe, remembered in
