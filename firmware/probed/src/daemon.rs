@@ -225,14 +225,26 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The EVE output, appended to.
-fn open_eve(output: &Path) -> Result<Box<dyn Write + Send>> {
+/// The hunt ingest in front of the EVE output (appended to), with the archive limits in
+/// force and the stored filters reloaded whenever `policy` moves. Each capture batch and each
+/// live run opens one.
+fn start_ingest(
+    args: &RunArgs,
+    store: &Store,
+    output: &Path,
+    policy: &Arc<AtomicU64>,
+) -> Result<(Box<dyn Write + Send>, hunt::ingest::IngestHandle)> {
     let f = OpenOptions::new()
         .create(true)
         .append(true)
         .open(output)
         .with_context(|| format!("cannot open {}", output.display()))?;
-    Ok(Box::new(BufWriter::with_capacity(1 << 20, f)))
+    ingest(
+        store,
+        effective_archive_config(args, store)?,
+        Box::new(BufWriter::with_capacity(1 << 20, f)),
+        Some(policy.clone()),
+    )
 }
 
 /// The engine from `-S` files plus the rule set activated over management, if any.
@@ -342,12 +354,7 @@ fn process(
     status: &Mutex<DaemonStatus>,
     policy: &Arc<AtomicU64>,
 ) -> Result<()> {
-    let (w, h) = ingest(
-        store,
-        effective_archive_config(args, store)?,
-        open_eve(output)?,
-        Some(policy.clone()),
-    )?;
+    let (w, h) = start_ingest(args, store, output, policy)?;
     let settings = prepared.settings.clone();
     let registry = pipeline::registry(&settings);
     let mut failed = 0u64;
@@ -497,12 +504,7 @@ fn run_live_capture(
     hup: &Arc<AtomicBool>,
     policy: &Arc<AtomicU64>,
 ) -> Result<()> {
-    let (w, h) = ingest(
-        store,
-        effective_archive_config(args, store)?,
-        open_eve(output)?,
-        Some(policy.clone()),
-    )?;
+    let (w, h) = start_ingest(args, store, output, policy)?;
     let engines = Arc::new(pipeline::EngineSlot::default());
     let reloader = {
         let hup = hup.clone();

@@ -243,7 +243,7 @@ impl Port {
         if pool.is_null() {
             return Err(last_error(&what(&format!("mbuf pool of {n}"))));
         }
-        let port = Port {
+        let mut port = Port {
             id,
             name,
             driver,
@@ -278,7 +278,6 @@ impl Port {
         let _ = unsafe { ffi::rte_eth_promiscuous_enable(id) };
         // SAFETY: a started port; stats reset so counters start with this run.
         let _ = unsafe { ffi::rte_eth_stats_reset(id) };
-        let mut port = port;
         if let Some((_, iface)) = cfg.kernel_ifaces.iter().find(|(n, _)| *n == port.name) {
             let path = std::path::Path::new("/sys/class/net")
                 .join(iface)
