@@ -68,11 +68,19 @@ pub enum Tree {
     Mgmt,
     /// The hash-chained audit log of management requests, by index.
     Audit,
+    /// Threat-intel feeds pushed to the probe, by feed name (the feed file as pushed).
+    Intel,
+    /// Artifacts seen on the network, by `kind/value` (first sighting, asset, count).
+    Sightings,
+    /// Host inventory, by IP address.
+    Hosts,
+    /// Beacon candidates: per (source, destination) pair, connection times and sizes.
+    Beacons,
 }
 
 impl Tree {
     /// Every tree, in discriminant order.
-    pub const ALL: [Tree; 12] = [
+    pub const ALL: [Tree; 16] = [
         Tree::Config,
         Tree::Filters,
         Tree::Docs,
@@ -85,6 +93,10 @@ impl Tree {
         Tree::Keys,
         Tree::Mgmt,
         Tree::Audit,
+        Tree::Intel,
+        Tree::Sightings,
+        Tree::Hosts,
+        Tree::Beacons,
     ];
 
     /// The sled tree name.
@@ -102,6 +114,10 @@ impl Tree {
             Tree::Keys => "keys",
             Tree::Mgmt => "mgmt",
             Tree::Audit => "audit",
+            Tree::Intel => "intel",
+            Tree::Sightings => "sightings",
+            Tree::Hosts => "hosts",
+            Tree::Beacons => "beacons",
         }
     }
 }
