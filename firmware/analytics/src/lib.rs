@@ -8,5 +8,7 @@
 //!   and STIX 2.1 bundles, matched on every field where their type appears;
 #![forbid(unsafe_code)]
 
+pub mod beacon;
 pub mod intel;
 pub mod lookalike;
+pub mod zeek;
