@@ -101,7 +101,7 @@ pub struct Internal {
 impl Default for Internal {
     /// RFC 1918, RFC 6598 (carrier-grade NAT) and IPv6 unique-local addresses.
     fn default() -> Self {
-        let p = |s: &str, l| (s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])), l);
+        let p = |s: &str, l| (s.parse().unwrap_or_else(|_| IpAddr::from([0, 0, 0, 0])), l);
         Internal {
             nets: vec![
                 p("10.0.0.0", 8),
@@ -283,7 +283,7 @@ impl Analyzer {
             .as_deref()
             .filter(|n| !n.is_empty())
             .map(|n| cut(n, MAX_FQDN_LEN));
-        if !external && !(c.proxied && name.is_some()) {
+        if !(external || (c.proxied && name.is_some())) {
             self.ignored += 1;
             return;
         }
@@ -614,11 +614,12 @@ mod tests {
                 420,
             ));
         }
-        // Irregular times and sizes to another host.
-        let mut t = 1_700_000_000.0;
-        for i in 0..60u32 {
-            t += f64::from((i * 7919) % 3001 + 1);
-            a.add(&conn(t, "198.51.100.7", u64::from((i * 104_729) % 90_000)));
+        // A burst of irregular times and sizes to another host.
+        let (mut t, mut x) = (1_700_000_000.0, 12_345u64);
+        for _ in 0..60 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            t += ((x >> 33) % 600 + 1) as f64;
+            a.add(&conn(t, "198.51.100.7", (x >> 20) % 90_000));
         }
         // Too few connections, and an internal destination: not scored.
         for i in 0..3 {
