@@ -9,6 +9,9 @@
 #![forbid(unsafe_code)]
 
 pub mod beacon;
+pub mod engine;
+pub mod hosts;
 pub mod intel;
 pub mod lookalike;
+pub mod sightings;
 pub mod zeek;
