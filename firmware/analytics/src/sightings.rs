@@ -12,7 +12,6 @@
 //! in-memory cache of seen keys is bounded by [`MAX_CACHE`] (beyond it the store answers).
 
 use std::collections::HashSet;
-use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
