@@ -115,6 +115,9 @@ enum Cmd {
     /// Versioned Suricata rule sets: push, activate, roll back.
     #[command(subcommand)]
     Rules(RulesCmd),
+    /// Threat-intel feeds on probes: push, remove, list (matched without a restart).
+    #[command(subcommand)]
+    Intel(IntelCmd),
     /// Run-time settings.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -336,6 +339,28 @@ enum RulesCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum IntelCmd {
+    /// Send a feed (CSV, JSON lines, Zeek intel or STIX 2.1); each probe checks it, stores it
+    /// under NAME (replacing a feed of that name) and matches it from its next events on.
+    ///
+    /// Example: probectl -p all intel push --name feodo feodo-ipblocklist.csv
+    Push {
+        /// The feed file.
+        file: PathBuf,
+        /// Its name on the probes (default: the file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a feed from probes.
+    Rm {
+        /// Feed name.
+        name: String,
+    },
+    /// Feeds stored on probes, with indicator counts.
+    Ls,
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCmd {
     /// Read settings (all, or one).
     Get {
@@ -487,6 +512,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
         },
         Cmd::Rules(RulesCmd::Rollback) => Command::RulesRollback,
         Cmd::Rules(RulesCmd::Ls) => Command::RulesList,
+        Cmd::Intel(IntelCmd::Push { file, name }) => {
+            let text =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            if text.len() > mgmt_proto::MAX_RULESET_BYTES {
+                bail!(
+                    "{}: {} bytes is over the probes' {}-byte limit",
+                    file.display(),
+                    text.len(),
+                    mgmt_proto::MAX_RULESET_BYTES
+                );
+            }
+            let name = name.clone().unwrap_or_else(|| {
+                file.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "feed".into())
+            });
+            Command::IntelPush {
+                name,
+                feed_lz4: mgmt_proto::compress_rules(&text),
+            }
+        }
+        Cmd::Intel(IntelCmd::Rm { name }) => Command::IntelRemove { name: name.clone() },
+        Cmd::Intel(IntelCmd::Ls) => Command::IntelList,
         Cmd::Config(ConfigCmd::Get { key }) => Command::ConfigGet { key: key.clone() },
         Cmd::Config(ConfigCmd::Set { key, value }) => Command::ConfigSet {
             key: key.clone(),
@@ -658,6 +706,32 @@ fn summarize(op: &str, body: &Value) -> String {
                 ""
             }
         ),
+        "intel_push" => format!(
+            "feed `{}`: {} indicators stored, {} refused",
+            body["name"].as_str().unwrap_or("?"),
+            body["indicators"],
+            body["refused"]
+        ),
+        "intel_remove" => format!("feed `{}` removed", body["removed"].as_str().unwrap_or("?")),
+        "intel_list" => {
+            let feeds = body["feeds"].as_array().cloned().unwrap_or_default();
+            let names: Vec<String> = feeds
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} ({})",
+                        f["name"].as_str().unwrap_or("?"),
+                        f["indicators"]
+                    )
+                })
+                .collect();
+            format!(
+                "{} feed(s), {} indicators: {}",
+                feeds.len(),
+                body["counts"]["indicators"],
+                names.join(", ")
+            )
+        }
         "rules_activate" | "rules_rollback" => {
             format!("active: {}", body["active"].as_str().unwrap_or("?"))
         }

@@ -722,11 +722,9 @@ impl Analytics {
         trig: &Trigger<'_>,
         out: &mut dyn Write,
     ) -> io::Result<()> {
+        // One alert per flow and indicator (a flow's events name its ends both ways round).
         if flow_id != 0
-            && self.flow_seen(
-                flow_id,
-                &format!("intel\0{}\0{}", trig.field, hit.indicator),
-            )
+            && self.flow_seen(flow_id, &format!("intel\0{}\0{}", hit.kind, hit.indicator))
         {
             return Ok(());
         }

@@ -187,8 +187,9 @@ impl Host {
 
 /// EVE form of Unix seconds.
 pub fn eve_time(t: f64) -> String {
+    // Whole microseconds (EVE's resolution), rounded: f64 seconds carry ~0.2 µs of error.
     let ns = if t.is_finite() && t > 0.0 {
-        (t * 1e9) as u64
+        (t * 1e6).round() as u64 * 1000
     } else {
         0
     };

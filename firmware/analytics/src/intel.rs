@@ -954,6 +954,40 @@ impl IntelSet {
     }
 }
 
+/// Longest feed name stored.
+pub const MAX_FEED_NAME: usize = 64;
+
+/// Whether `name` may name a stored feed (letters, digits, `.`, `_`, `-`; at most
+/// [`MAX_FEED_NAME`]).
+pub fn valid_feed_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_FEED_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The feeds stored in the `intel` tree of a data directory (name → feed text), parsed.
+pub fn stored_feeds(store: &store::Store) -> Result<Vec<Feed>, store::StoreError> {
+    let mut out = Vec::new();
+    for kv in store.scan_prefix(store::Tree::Intel, b"") {
+        let (k, v) = kv?;
+        out.push(Feed::parse(&String::from_utf8_lossy(&k), &v));
+    }
+    Ok(out)
+}
+
+/// A cheap fingerprint of the stored feeds (names and sizes), to notice a change without
+/// parsing them.
+pub fn stored_fingerprint(store: &store::Store) -> u64 {
+    let h = RandomState::with_seeds(1, 2, 3, 4);
+    let mut acc = 0u64;
+    for (k, v) in store.scan_prefix(store::Tree::Intel, b"").flatten() {
+        acc = acc.wrapping_mul(31).wrapping_add(h.hash_one((&k, v.len())));
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

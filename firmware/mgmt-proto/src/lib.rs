@@ -235,6 +235,22 @@ pub enum Command {
         /// Most entries in one answer.
         limit: u32,
     },
+    /// Store (or replace) a threat-intel feed (CSV, JSON lines, Zeek intel or STIX 2.1; checked
+    /// by the probe): a running probe matches it from its next events on, without a restart.
+    IntelPush {
+        /// Feed name (letters, digits, `.`, `_`, `-`).
+        name: String,
+        /// The feed, LZ4-compressed with its size prepended ([`compress_rules`]).
+        #[serde(with = "serde_bytes")]
+        feed_lz4: Vec<u8>,
+    },
+    /// Remove a stored threat-intel feed (matching stops at once).
+    IntelRemove {
+        /// Feed name.
+        name: String,
+    },
+    /// Stored threat-intel feeds and indicator counts by type.
+    IntelList,
     /// Events the probe wrote to its EVE output after `cursor` (without one: the last
     /// `limit` events), those matching `query` (a hunt filter) if given, at most `limit`.
     /// The answer carries the cursor to ask from next (`probectl events tail -f`).
@@ -284,6 +300,9 @@ impl Command {
             Command::RulesList => "rules_list",
             Command::AuditGet { .. } => "audit_get",
             Command::EventsTail { .. } => "events_tail",
+            Command::IntelPush { .. } => "intel_push",
+            Command::IntelRemove { .. } => "intel_remove",
+            Command::IntelList => "intel_list",
         }
     }
 }
@@ -292,9 +311,9 @@ impl Command {
 pub fn required_role(op: &str) -> Option<Role> {
     Some(match op {
         "status" | "filter_list" | "doc_list" | "retro_status" | "keys_list" | "audit_get"
-        | "rules_list" | "doc_collect" => Role::Viewer,
+        | "rules_list" | "doc_collect" | "intel_list" => Role::Viewer,
         "filter_push" | "filter_remove" | "retro_start" | "retro_cancel" | "hunt"
-        | "config_get" | "doc_ack" | "events_tail" => Role::Analyst,
+        | "config_get" | "doc_ack" | "events_tail" | "intel_push" | "intel_remove" => Role::Analyst,
         "config_set" | "keys_push" | "rules_push" | "rules_activate" | "rules_rollback" => {
             Role::Admin
         }

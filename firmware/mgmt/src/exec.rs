@@ -338,6 +338,60 @@ pub(crate) fn run(shared: &Shared, operator: &str, cmd: Command) -> Result<Value
             Ok(r)
         }
         Command::RulesList => crate::rules::list(store),
+        Command::IntelPush { name, feed_lz4 } => {
+            if !analytics::intel::valid_feed_name(&name) {
+                return Err(format!(
+                    "feed name `{name}`: letters, digits, `.`, `_`, `-`, at most {} characters",
+                    analytics::intel::MAX_FEED_NAME
+                ));
+            }
+            let text = mgmt_proto::decompress_rules(&feed_lz4)
+                .map_err(|e| e.replace("rule set", "feed"))?;
+            let feed = analytics::intel::Feed::parse(&name, &text);
+            if feed.indicators.is_empty() {
+                let first = feed
+                    .errors
+                    .first()
+                    .map(|e| format!(" (line {}: {})", e.line, e.reason))
+                    .unwrap_or_default();
+                return Err(format!("feed `{name}`: no usable indicator{first}"));
+            }
+            store
+                .put(Tree::Intel, name.as_bytes(), &text)
+                .map_err(err)?;
+            store.flush().map_err(err)?;
+            (shared.ctx.changed)();
+            Ok(json!({
+                "name": name,
+                "indicators": feed.indicators.len(),
+                "refused": feed.refused,
+                "errors": feed.errors,
+            }))
+        }
+        Command::IntelRemove { name } => {
+            if store
+                .remove(Tree::Intel, name.as_bytes())
+                .map_err(err)?
+                .is_none()
+            {
+                return Err(format!("no feed named `{name}`"));
+            }
+            store.flush().map_err(err)?;
+            (shared.ctx.changed)();
+            Ok(json!({"removed": name}))
+        }
+        Command::IntelList => {
+            let feeds = analytics::intel::stored_feeds(store).map_err(err)?;
+            let set = analytics::intel::IntelSet::build(&feeds);
+            Ok(json!({
+                "feeds": feeds.iter().map(|f| json!({
+                    "name": f.name,
+                    "indicators": f.indicators.len(),
+                    "refused": f.refused,
+                })).collect::<Vec<_>>(),
+                "counts": set.counts(),
+            }))
+        }
         Command::AuditGet { from, limit } => {
             let head = shared.state.audit_head().map_err(err)?;
             let (entries, next) = shared

@@ -148,6 +148,48 @@ pub(crate) enum Command {
     /// Manage webhook receivers of new declarations and deliver what is queued.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Check domain names against protected domains: homoglyphs, typos, combosquats.
+    ///
+    /// Names come from the arguments, else from stdin (one per line). Each lookalike is
+    /// printed as `NAME<TAB>PROTECTED<TAB>METHOD<TAB>TIER` (or a JSON object per line with
+    /// `--json`); methods are homoglyph, hyphenation, typo (high tier) and combosquat,
+    /// subdomain, split, tld-swap (medium tier). The protect file lists one registrable domain
+    /// per line (`paypal.com`); `!domain` marks a domain the brand owns (never reported).
+    /// `replay`/`run --protect FILE` raise the same findings as alerts (gid 9002) on DNS
+    /// queries, HTTP hosts and TLS SNIs. Exit status: 0 when a lookalike was found, 1 when
+    /// none, 2 for a bad protect file.
+    ///
+    /// Examples:
+    ///
+    ///   probed lookalike --protect brands.txt paypa1.com amazon-login.net
+    ///
+    ///   cut -f2 dns-names.tsv | probed lookalike --protect brands.txt --json | jq .method
+    Lookalike(LookalikeArgs),
+    /// Score beaconing (RITA v5 scores) from Zeek logs or from the archived flows.
+    ///
+    /// `--zeek-log DIR` reads the conn, ssl and http logs of a Zeek log directory (TSV or
+    /// JSON, plain or gzip); `-d DIR` reads the `flow` events of a data directory's archive,
+    /// over `--window` (default 24h; longer windows find slow beacons). Connections are
+    /// grouped by source and destination (or server name: TLS SNI, HTTP Host, proxy CONNECT),
+    /// and each pair gets the interval (ts), size (ds), histogram and duration sub-scores and
+    /// their mean. Pairs to infrastructure ports (DNS, NTP, DHCP, NetBIOS) and destinations
+    /// most hosts contact are scored but hidden unless `--all`. See docs/analytics.md.
+    ///
+    /// Examples:
+    ///
+    ///   probed beacon --zeek-log /opt/zeek/logs/2024-04-29 --all
+    ///
+    ///   probed beacon -d /var/lib/probed --window 7d --min-score 0.8 --json
+    Beacon(BeaconArgs),
+    /// Manage the threat-intel feeds stored in a data directory (add, rm, ls).
+    ///
+    /// Feeds are CSV (`indicator,type[,source,description,confidence,expires]`), JSON lines
+    /// with the same keys, Zeek intel files, or STIX 2.1 bundles; types are ip, cidr, domain
+    /// (and its subdomains), url, ja3, ja3s, ja4, sha256, sha1, md5, user_agent,
+    /// cert_fingerprint. Stored feeds are matched by every later `replay -d`/`run`; a running
+    /// probe picks up feeds pushed with `probectl intel push` without a restart.
+    #[command(subcommand)]
+    Intel(IntelCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     ///
     /// Example: probed completions bash > /etc/bash_completion.d/probed
@@ -299,6 +341,129 @@ pub(crate) struct EngineArgs {
     /// Settings applied before the configuration file (the hardware profile's memcaps).
     #[arg(skip)]
     pub(crate) base: Vec<(String, String)>,
+    #[command(flatten)]
+    pub(crate) analytics: AnalyticsArgs,
+}
+
+/// The analytics stage: threat intel, lookalikes, sightings, hosts, beacons.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AnalyticsArgs {
+    /// A threat-intel feed file (repeatable): CSV, JSON lines, Zeek intel or STIX 2.1. Matches
+    /// become alerts (gid 9001) carrying an `intel` object. With `-d`, the feeds stored by
+    /// `probed intel add` are matched too.
+    #[arg(long = "intel", value_name = "FILE")]
+    pub(crate) intel: Vec<PathBuf>,
+    /// Protected domains, one per line: lookalikes of them in DNS queries, HTTP hosts and TLS
+    /// SNIs become alerts (gid 9002) with a `lookalike` object.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) protect: Option<PathBuf>,
+    /// The monitored networks (comma-separated CIDRs, repeatable): the hosts whose insights
+    /// are kept and the sources of beacons. Default: 10.0.0.0/8, 172.16.0.0/12,
+    /// 192.168.0.0/16, 100.64.0.0/10, fc00::/7.
+    #[arg(long, value_name = "CIDRS")]
+    pub(crate) home_net: Vec<String>,
+    /// Lowest beacon score that makes a `beacon` event.
+    #[arg(long, value_name = "SCORE", default_value_t = 0.8)]
+    pub(crate) beacon_min_score: f64,
+    /// Learning period of sightings (e.g. `7d`): artifacts first seen within it after the
+    /// data directory first saw traffic are recorded without `sighting` events.
+    #[arg(long, value_name = "DUR", default_value = "0s")]
+    pub(crate) sightings_learning: String,
+    /// No `sighting` events.
+    #[arg(long)]
+    pub(crate) no_sightings: bool,
+    /// No host insights (`host` events).
+    #[arg(long)]
+    pub(crate) no_hosts: bool,
+    /// No analytics stage at all (no intel, lookalike, sighting, host or beacon events).
+    #[arg(long)]
+    pub(crate) no_analytics: bool,
+}
+
+/// `probed lookalike`.
+#[derive(Debug, Args)]
+pub(crate) struct LookalikeArgs {
+    /// The protected domains, one per line (`!domain`: owned, never reported).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) protect: PathBuf,
+    /// Names to check (default: read stdin).
+    #[arg(value_name = "NAME")]
+    pub(crate) names: Vec<String>,
+    /// One JSON object per lookalike (`domain`, `protected`, `method`, `tier`).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Also print the names that imitate nothing.
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+/// `probed beacon`.
+#[derive(Debug, Args)]
+pub(crate) struct BeaconArgs {
+    /// A Zeek log directory (conn, ssl, http logs).
+    #[arg(long, value_name = "DIR", required_unless_present = "data_dir")]
+    pub(crate) zeek_log: Option<PathBuf>,
+    /// A data directory whose archived flow events are scored.
+    #[arg(
+        short = 'd',
+        long = "data-dir",
+        value_name = "DIR",
+        conflicts_with = "zeek_log"
+    )]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Analysis window, back from the newest connection.
+    #[arg(long, value_name = "DUR", default_value = "24h")]
+    pub(crate) window: String,
+    /// Internal networks (comma-separated CIDRs); default as `replay --home-net`.
+    #[arg(long, value_name = "CIDRS")]
+    pub(crate) home_net: Vec<String>,
+    /// Lowest score shown.
+    #[arg(long, value_name = "SCORE", default_value_t = 0.0)]
+    pub(crate) min_score: f64,
+    /// Also show infrastructure and frequent destinations.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// A JSON array of scored pairs on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `probed intel`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum IntelCommand {
+    /// Store (or replace) a feed.
+    ///
+    /// Example: probed intel add -d /var/lib/probed feodo-ips.csv --name feodo
+    Add {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// The feed file.
+        file: PathBuf,
+        /// Its name (default: the file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+        /// The report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a stored feed.
+    Rm {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Feed name.
+        name: String,
+    },
+    /// List stored feeds and indicator counts by type.
+    Ls {
+        /// The data directory.
+        #[arg(short = 'd', long = "data-dir", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `probed hw-check`.

@@ -54,6 +54,14 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+/// What the running stages share with the management plane: the policy generation (bumped
+/// when filters change) and the analytics configuration (whose intel set management feeds
+/// replace).
+struct Hooks {
+    policy: Arc<AtomicU64>,
+    analytics: Option<analytics::engine::Config>,
+}
+
 fn daemon(mut args: RunArgs) -> Result<ExitCode> {
     crate::probe_config::resolve(&mut args)?;
     let data_dir = args
@@ -88,6 +96,14 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         .context("installing the SIGHUP handler")?;
     // Bumped when filters change over management: the running ingest reloads its policy.
     let policy = Arc::new(AtomicU64::new(0));
+    let hooks = Hooks {
+        policy: policy.clone(),
+        analytics: crate::analytics_cmd::config(
+            &args.engine.analytics,
+            Some(&store),
+            "probed run",
+        )?,
+    };
     let status = Arc::new(Mutex::new(DaemonStatus {
         capture: describe_source(&plan.source),
         profile: plan.profile.clone(),
@@ -102,7 +118,7 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| data_dir.join("eve.json"));
     let server = match (&args.mgmt, &args.mgmt_pki) {
         (Some(addr), Some(dir)) => Some(start_mgmt(
-            &args, *addr, dir, &output, &store, &status, &policy,
+            &args, *addr, dir, &output, &store, &status, &hooks,
         )?),
         _ => None,
     };
@@ -135,7 +151,7 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
             ready("capturing");
             run_live_capture(
                 &args, sources, &plan.pins, &prepared, &store, &output, &status, &stop, &hup,
-                &policy,
+                &hooks,
             )
         });
         notify("STOPPING=1");
@@ -179,7 +195,7 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
             rules_version = active;
         }
         if let Some(files) = once.take() {
-            if let Err(e) = process(&args, &prepared, &store, &files, &output, &status, &policy) {
+            if let Err(e) = process(&args, &prepared, &store, &files, &output, &status, &hooks) {
                 eprintln!("probed run: capture: {e:#}");
                 lock(&status).last_error = Some(format!("{e:#}"));
             }
@@ -198,7 +214,7 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         if let Source::PcapDir(dir) = &plan.source {
             let files = ready_files(dir);
             if !files.is_empty() {
-                if let Err(e) = process(&args, &prepared, &store, &files, &output, &status, &policy)
+                if let Err(e) = process(&args, &prepared, &store, &files, &output, &status, &hooks)
                 {
                     tracing::error!("capture batch: {e:#}");
                     lock(&status).last_error = Some(format!("{e:#}"));
@@ -225,26 +241,47 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The hunt ingest in front of the EVE output (appended to), with the archive limits in
-/// force and the stored filters reloaded whenever `policy` moves. Each capture batch and each
-/// live run opens one.
-fn start_ingest(
-    args: &RunArgs,
-    store: &Store,
-    output: &Path,
-    policy: &Arc<AtomicU64>,
-) -> Result<(Box<dyn Write + Send>, hunt::ingest::IngestHandle)> {
+/// The analytics stage and the hunt ingest in front of the EVE output (appended to), with the
+/// archive limits in force and the stored filters reloaded whenever the policy generation
+/// moves. Each capture batch and each live run opens one.
+fn start_ingest(args: &RunArgs, store: &Store, output: &Path, hooks: &Hooks) -> Result<Sink> {
     let f = OpenOptions::new()
         .create(true)
         .append(true)
         .open(output)
         .with_context(|| format!("cannot open {}", output.display()))?;
-    ingest(
+    let (w, ingest) = ingest(
         store,
         effective_archive_config(args, store)?,
         Box::new(BufWriter::with_capacity(1 << 20, f)),
-        Some(policy.clone()),
-    )
+        Some(hooks.policy.clone()),
+    )?;
+    let (w, analytics) = crate::analytics_cmd::wrap(hooks.analytics.as_ref(), Some(store), w)?;
+    Ok(Sink {
+        w,
+        handles: SinkHandles { analytics, ingest },
+    })
+}
+
+/// The writer the pipeline writes to, and the threads behind it.
+struct Sink {
+    w: Box<dyn Write + Send>,
+    handles: SinkHandles,
+}
+
+struct SinkHandles {
+    analytics: Option<analytics::engine::AnalyticsHandle>,
+    ingest: hunt::ingest::IngestHandle,
+}
+
+impl SinkHandles {
+    /// Waits for analytics (beacons scored, hosts written), then the ingest (archive sealed).
+    fn join(self) -> Result<hunt::ingest::IngestStats> {
+        if let Some(a) = self.analytics {
+            a.join().context("analytics")?;
+        }
+        self.ingest.join().context("archiving events")
+    }
 }
 
 /// The engine from `-S` files plus the rule set activated over management, if any.
@@ -278,7 +315,7 @@ fn start_mgmt(
     eve: &Path,
     store: &Store,
     status: &Arc<Mutex<DaemonStatus>>,
-    policy: &Arc<AtomicU64>,
+    hooks: &Hooks,
 ) -> Result<mgmt::Server> {
     let creds = mgmt::Credentials::load(dir).context("--mgmt-pki")?;
     let state = Arc::new(mgmt::MgmtState::open(
@@ -302,9 +339,29 @@ fn start_mgmt(
         eve: Some(eve.to_owned()),
         status: Box::new(move || serde_json::to_value(&*lock(&st)).unwrap_or(Value::Null)),
         changed: {
-            let policy = policy.clone();
+            let policy = hooks.policy.clone();
+            let intel = hooks.analytics.as_ref().map(|c| c.intel.clone());
+            let store = store.clone();
+            let files = args.engine.analytics.intel.clone();
+            let seen = Arc::new(AtomicU64::new(analytics::intel::stored_fingerprint(&store)));
             Box::new(move || {
                 policy.fetch_add(1, Ordering::Release);
+                // Stored feeds changed: rebuild the intel set off the management thread; the
+                // running stage switches to it before its next chunk of events.
+                let fp = analytics::intel::stored_fingerprint(&store);
+                if let Some(h) = &intel {
+                    if seen.swap(fp, Ordering::AcqRel) != fp {
+                        let (h, store, files) = (h.clone(), store.clone(), files.clone());
+                        let _ = std::thread::Builder::new()
+                            .name("intel-reload".into())
+                            .spawn(move || {
+                                match crate::analytics_cmd::reload_intel(&h, &store, &files) {
+                                    Ok(n) => eprintln!("probed run: intel reloaded: {n} indicators"),
+                                    Err(e) => eprintln!("probed run: intel reload failed, the running set stays: {e:#}"),
+                                }
+                            });
+                    }
+                }
             })
         },
     };
@@ -352,9 +409,9 @@ fn process(
     files: &[PathBuf],
     output: &Path,
     status: &Mutex<DaemonStatus>,
-    policy: &Arc<AtomicU64>,
+    hooks: &Hooks,
 ) -> Result<()> {
-    let (w, h) = start_ingest(args, store, output, policy)?;
+    let Sink { w, handles: h } = start_ingest(args, store, output, hooks)?;
     let settings = prepared.settings.clone();
     let registry = pipeline::registry(&settings);
     let mut failed = 0u64;
@@ -371,7 +428,7 @@ fn process(
             tracing::warn!("{e}");
         },
     );
-    let stats = h.join().context("archiving events")?;
+    let stats = h.join()?;
     let summary = result.context("writing events")?;
     let mut s = lock(status);
     s.files_done += files.len() as u64;
@@ -502,9 +559,9 @@ fn run_live_capture(
     status: &Arc<Mutex<DaemonStatus>>,
     stop: &Arc<AtomicBool>,
     hup: &Arc<AtomicBool>,
-    policy: &Arc<AtomicU64>,
+    hooks: &Hooks,
 ) -> Result<()> {
-    let (w, h) = start_ingest(args, store, output, policy)?;
+    let Sink { w, handles: h } = start_ingest(args, store, output, hooks)?;
     let engines = Arc::new(pipeline::EngineSlot::default());
     let reloader = {
         let hup = hup.clone();
@@ -603,7 +660,7 @@ fn run_live_capture(
     stop.store(true, Ordering::Relaxed);
     let _ = deliverer.join();
     let _ = reloader.join();
-    let stats = h.join().context("archiving events")?;
+    let stats = h.join()?;
     let summary = result.context("live capture")?;
     deliver(store, status);
     {

@@ -486,3 +486,87 @@ mod tests {
         assert!(parse_size("x").is_err());
     }
 }
+
+/// Feeds the archived `flow` events of the last `window_secs` (counted back from the
+/// archive's newest time) to `f` as beacon connections, naming each flow by the TLS SNI or
+/// HTTP Host of the archived events before it with the same `flow_id`; returns how many there
+/// were.
+pub(crate) fn archived_flows(
+    store: &Store,
+    window_secs: i64,
+    f: &mut dyn FnMut(&analytics::beacon::Conn),
+) -> Result<u64> {
+    use serde_json::Value;
+    let archive = store.archive();
+    let Some(now) = archive.now()? else {
+        return Ok(0);
+    };
+    let since = now.saturating_sub(window_secs.saturating_mul(1_000_000));
+    let blocks = archive.blocks(Some(since), None)?;
+    // Names of flows not ended yet (a flow's event comes after its app-layer events).
+    let mut names: std::collections::HashMap<u64, (String, bool)> = Default::default();
+    let str_at = |ev: &Value, p: &str| ev.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let secs = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(Timestamp::parse_eve)
+            .map(|t| t.0 as f64 / 1e9)
+    };
+    let mut n = 0;
+    for (id, info) in &blocks {
+        for (_, ev) in archive.read_block(*id, info)? {
+            let fid = ev.get("flow_id").and_then(Value::as_u64).unwrap_or(0);
+            match ev.get("event_type").and_then(Value::as_str) {
+                Some("tls") => {
+                    if let Some(s) = str_at(&ev, "/tls/sni") {
+                        names.entry(fid).or_insert((s, false));
+                    }
+                }
+                Some("http") => {
+                    let Some(h) = str_at(&ev, "/http/hostname") else {
+                        continue;
+                    };
+                    let m = str_at(&ev, "/http/http_method").unwrap_or_default();
+                    let u = str_at(&ev, "/http/url").unwrap_or_default();
+                    let connect = m.eq_ignore_ascii_case("CONNECT");
+                    let proxied = connect || u.starts_with("http://") || u.starts_with("https://");
+                    let name = if connect && !u.starts_with('/') { u } else { h };
+                    let e = names.entry(fid).or_insert((name.clone(), proxied));
+                    if proxied {
+                        *e = (name, true);
+                    }
+                }
+                Some("flow") => {
+                    let ip = |k: &str| str_at(&ev, k).and_then(|s| s.parse().ok());
+                    let (Some(src), Some(dst)) = (ip("/src_ip"), ip("/dest_ip")) else {
+                        continue;
+                    };
+                    let Some(start) =
+                        secs(ev.pointer("/flow/start")).or_else(|| secs(ev.get("timestamp")))
+                    else {
+                        continue;
+                    };
+                    let end = secs(ev.pointer("/flow/end")).unwrap_or(start);
+                    let num = |p: &str| ev.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+                    let (fqdn, proxied) = match names.remove(&fid) {
+                        Some((n, p)) => (Some(n), p),
+                        None => (None, false),
+                    };
+                    f(&analytics::beacon::Conn {
+                        ts: start,
+                        src,
+                        dst,
+                        dport: u16::try_from(num("/dest_port")).unwrap_or(0),
+                        orig_bytes: num("/flow/bytes_toserver"),
+                        resp_bytes: num("/flow/bytes_toclient"),
+                        duration: (end - start).max(0.0),
+                        fqdn,
+                        proxied,
+                    });
+                    n += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(n)
+}

@@ -4,6 +4,7 @@
 //! reports; it holds no business logic of its own.
 #![forbid(unsafe_code)]
 
+mod analytics_cmd;
 mod check_rules;
 mod cli;
 mod daemon;
@@ -42,6 +43,9 @@ fn main() -> ExitCode {
         cli::Command::Filter(c) => hunting::filter(c),
         cli::Command::Doc(c) => hunting::doc(c),
         cli::Command::Webhook(c) => hunting::webhook(c),
+        cli::Command::Lookalike(args) => report(analytics_cmd::lookalike(args)),
+        cli::Command::Beacon(args) => report(analytics_cmd::beacon(args)),
+        cli::Command::Intel(c) => report(analytics_cmd::intel(c)),
         cli::Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -62,4 +66,12 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The exit status of a command: its own, or 2 with the error on stderr.
+fn report(r: anyhow::Result<ExitCode>) -> ExitCode {
+    r.unwrap_or_else(|e| {
+        eprintln!("probed: {e:#}");
+        ExitCode::from(2)
+    })
 }

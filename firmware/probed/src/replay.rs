@@ -136,6 +136,19 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
             (w, Some(h))
         }
     };
+    // Analytics sees the workers' events first, so that its alerts, sightings, hosts and
+    // beacons are archived and pass the hunt policy like any event.
+    let t_intel = std::time::Instant::now();
+    let acfg =
+        crate::analytics_cmd::config(&args.engine.analytics, data.as_ref(), "probed replay")?;
+    let intel = acfg.as_ref().map(|c| {
+        let n = c.intel.current().counts().indicators;
+        IntelLoad {
+            indicators: n,
+            secs: t_intel.elapsed().as_secs_f64(),
+        }
+    });
+    let (out, analytics) = crate::analytics_cmd::wrap(acfg.as_ref(), data.as_ref(), out)?;
     let total: u64 = args
         .pcaps
         .iter()
@@ -177,7 +190,12 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         &mut progress,
         &mut file_error,
     );
-    // The pipeline dropped its writer: the ingest thread finishes (archive sealed and synced).
+    // The pipeline dropped its writer: the analytics thread finishes (beacons scored, hosts
+    // written), then the ingest thread (archive sealed and synced).
+    let analytics = match analytics {
+        Some(h) => Some(h.join().context("analytics")?),
+        None => None,
+    };
     let hunting = match ingest {
         Some(h) => Some(h.join().context("archiving events")?),
         None => None,
@@ -201,6 +219,8 @@ fn replay(args: ReplayArgs) -> Result<ExitCode> {
         rules.as_ref(),
         hunting.as_ref(),
         delivery.as_ref(),
+        analytics.as_ref(),
+        intel.as_ref(),
     );
     Ok(if summary.file_errors.is_empty() {
         ExitCode::SUCCESS
@@ -272,6 +292,13 @@ fn report_rule_problems(loaded: &Loaded) {
     }
 }
 
+/// How the threat-intel feeds loaded (for the summary).
+struct IntelLoad {
+    indicators: usize,
+    secs: f64,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn print_summary(
     s: &RunSummary,
     args: &ReplayArgs,
@@ -279,6 +306,8 @@ fn print_summary(
     rules: Option<&Loaded>,
     hunting: Option<&hunt::ingest::IngestStats>,
     delivery: Option<&export::DeliveryReport>,
+    analytics: Option<&analytics::engine::AnalyticsStats>,
+    intel: Option<&IntelLoad>,
 ) {
     let (loaded, failed) = rules
         .map(|l| (l.loaded, l.report.failures.len()))
@@ -317,6 +346,9 @@ fn print_summary(
             "output": args.output.display().to_string(),
             "archive": hunting,
             "webhooks": delivery,
+            "analytics": analytics,
+            "intel_indicators": intel.map(|i| i.indicators),
+            "intel_load_s": intel.map(|i| i.secs),
         });
         eprintln!("{v}");
         return;
@@ -376,6 +408,31 @@ fn print_summary(
             e,
             "  caps hit: reassembly segments dropped {}, fragments dropped {}, flows evicted {}",
             s.stats.tcp_memcap_drops, s.stats.defrag_memcap_drops, s.stats.flows_evicted
+        );
+    }
+    if let Some(i) = intel.filter(|i| i.indicators > 0) {
+        let _ = writeln!(
+            e,
+            "  intel: {} indicators loaded in {:.2} s",
+            i.indicators, i.secs
+        );
+    }
+    if let Some(a) = analytics {
+        let _ = writeln!(
+            e,
+            "  analytics: intel alerts {}, lookalike alerts {}, sightings {}, hosts {} ({} host events), beacons {} (from {} flows){}",
+            a.intel_alerts,
+            a.lookalike_alerts,
+            a.sightings,
+            a.hosts,
+            a.host_events,
+            a.beacons,
+            a.beacon_conns,
+            if a.capped > 0 {
+                format!("; {} inputs over caps", a.capped)
+            } else {
+                String::new()
+            }
         );
     }
     if let (Some(h), Some(d)) = (hunting, &args.data_dir) {
