@@ -40,7 +40,7 @@ pub(crate) enum Command {
     ///   probed replay -o eve.json capture.pcap
     ///
     ///   probed replay --set stream.midstream=true -o - a.pcap b.pcapng | jq .event_type
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// The probe daemon: capture, detection, archive, hunting policy and the management
     /// server, until SIGTERM or SIGINT.
     ///

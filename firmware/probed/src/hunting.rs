@@ -469,24 +469,6 @@ pub(crate) fn webhook(cmd: WebhookCommand) -> ExitCode {
     r.unwrap_or_else(|e| fail("webhook", e))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_and_sizes() {
-        assert_eq!(
-            parse_duration("60d").unwrap(),
-            Duration::from_secs(60 * 86_400)
-        );
-        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
-        assert!(parse_duration("5y").is_err());
-        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
-        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
-        assert!(parse_size("x").is_err());
-    }
-}
-
 /// Feeds the archived `flow` events of the last `window_secs` (counted back from the
 /// archive's newest time) to `f` as beacon connections, naming each flow by the TLS SNI or
 /// HTTP Host of the archived events before it with the same `flow_id`; returns how many there
@@ -530,7 +512,7 @@ pub(crate) fn archived_flows(
                     let connect = m.eq_ignore_ascii_case("CONNECT");
                     let proxied = connect || u.starts_with("http://") || u.starts_with("https://");
                     let name = if connect && !u.starts_with('/') { u } else { h };
-                    let e = names.entry(fid).or_insert((name.clone(), proxied));
+                    let e = names.entry(fid).or_insert_with(|| (name.clone(), proxied));
                     if proxied {
                         *e = (name, true);
                     }
@@ -569,4 +551,22 @@ pub(crate) fn archived_flows(
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(
+            parse_duration("60d").unwrap(),
+            Duration::from_secs(60 * 86_400)
+        );
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert!(parse_duration("5y").is_err());
+        assert_eq!(parse_size("64M").unwrap(), 64 << 20);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert!(parse_size("x").is_err());
+    }
 }

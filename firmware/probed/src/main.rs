@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        cli::Command::Replay(args) => replay::run(args),
+        cli::Command::Replay(args) => replay::run(*args),
         cli::Command::Run(args) => daemon::run(*args),
         cli::Command::CheckRules(args) => check_rules::run(args),
         cli::Command::HwCheck(args) => hw::run_hw_check(args),
