@@ -6,6 +6,10 @@ use clap::{Args, Parser, Subcommand};
 
 /// `--stats-interval` unless set.
 pub(crate) const DEFAULT_STATS_INTERVAL: &str = "8s";
+/// `--beacon-min-score` unless set.
+pub(crate) const DEFAULT_BEACON_MIN_SCORE: f64 = 0.8;
+/// `--sightings-learning` unless set.
+pub(crate) const DEFAULT_SIGHTINGS_LEARNING: &str = "0s";
 
 /// Network detection and response probe.
 ///
@@ -47,7 +51,8 @@ pub(crate) enum Command {
     /// Configuration: `-c CONFIG` is a YAML file in Suricata's layout (its settings as in
     /// `replay`; `default-rule-path` and `rule-files` load rules) with the daemon's own
     /// section `probe:` (data-dir, hw-profile, capture, output, stats-interval, mgmt.listen,
-    /// mgmt.pki); `firmware/probed/dist/probed.yaml` is a commented example. Flags override the
+    /// mgmt.pki, analytics.intel/protect/home-net/beacon-min-score/sightings-learning);
+    /// `firmware/probed/dist/probed.yaml` is a commented example. Flags override the
     /// file. With no configuration at all, `probed run` starts on the `virtual` hardware
     /// profile, reads the example capture built into it, writes `probed-data/eve.json` and
     /// exits.
@@ -363,11 +368,11 @@ pub(crate) struct AnalyticsArgs {
     #[arg(long, value_name = "CIDRS")]
     pub(crate) home_net: Vec<String>,
     /// Lowest beacon score that makes a `beacon` event.
-    #[arg(long, value_name = "SCORE", default_value_t = 0.8)]
+    #[arg(long, value_name = "SCORE", default_value_t = DEFAULT_BEACON_MIN_SCORE)]
     pub(crate) beacon_min_score: f64,
     /// Learning period of sightings (e.g. `7d`): artifacts first seen within it after the
     /// data directory first saw traffic are recorded without `sighting` events.
-    #[arg(long, value_name = "DUR", default_value = "0s")]
+    #[arg(long, value_name = "DUR", default_value = DEFAULT_SIGHTINGS_LEARNING)]
     pub(crate) sightings_learning: String,
     /// No `sighting` events.
     #[arg(long)]

@@ -33,6 +33,24 @@ pub(crate) struct ProbeSection {
     workers: Option<usize>,
     #[serde(default)]
     mgmt: MgmtSection,
+    #[serde(default)]
+    analytics: AnalyticsSection,
+}
+
+/// `probe.analytics` (each key as the `run` flag of the same name).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AnalyticsSection {
+    #[serde(default)]
+    intel: Vec<PathBuf>,
+    protect: Option<PathBuf>,
+    #[serde(default)]
+    home_net: Vec<String>,
+    beacon_min_score: Option<f64>,
+    sightings_learning: Option<String>,
+    enabled: Option<bool>,
+    sightings: Option<bool>,
+    hosts: Option<bool>,
 }
 
 /// `probe.mgmt`.
@@ -117,6 +135,28 @@ pub(crate) fn resolve(args: &mut RunArgs) -> Result<()> {
         if let Some(v) = m.skew {
             args.mgmt_skew = v;
         }
+        let an = p.analytics;
+        let a = &mut args.engine.analytics;
+        if a.intel.is_empty() {
+            a.intel = an.intel.into_iter().map(rel).collect();
+        }
+        fill(&mut a.protect, an.protect.map(rel));
+        if a.home_net.is_empty() {
+            a.home_net = an.home_net;
+        }
+        if let Some(v) = an.beacon_min_score {
+            if a.beacon_min_score == crate::cli::DEFAULT_BEACON_MIN_SCORE {
+                a.beacon_min_score = v;
+            }
+        }
+        if let Some(v) = an.sightings_learning {
+            if a.sightings_learning == crate::cli::DEFAULT_SIGHTINGS_LEARNING {
+                a.sightings_learning = v;
+            }
+        }
+        a.no_analytics |= an.enabled == Some(false);
+        a.no_sightings |= an.sightings == Some(false);
+        a.no_hosts |= an.hosts == Some(false);
         // Suricata's rule list, when no -S was given.
         if args.engine.rules.is_empty() && !file.rule_files.is_empty() {
             let dir = file
