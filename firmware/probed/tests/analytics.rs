@@ -320,3 +320,93 @@ fn intel_feeds_are_stored_listed_and_removed() {
     let ls = probed(&["intel", "ls", "-d", d, "--json"]);
     assert_eq!(ls["counts"]["indicators"], 0);
 }
+
+/// The 15 odd-numbered DIAHPhish brands, as a customer would protect them.
+const ODD_BRANDS: &str = "amazon.com\ngoogle.com\npaypal.com\nhalifax.co.uk\nitau.com.br\nrakuten.co.jp\nwellsfargo.com\nnetflix.com\nyahoo.com\nadobe.com\namericanas.com.br\nsteam.com\nbradesco.com.br\nsantander.com\nhsbc.com\n";
+
+fn captures_under(dir: &Path, out: &mut Vec<String>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            captures_under(&p, out);
+        } else {
+            let n = p.to_string_lossy().to_string();
+            if n.ends_with(".pcap") || n.ends_with(".pcapng") || n.ends_with(".pcap.gz") {
+                out.push(n);
+            }
+        }
+    }
+}
+
+/// Issue 7, acceptance 1 (false positives): every DNS query, HTTP host and TLS SNI of every
+/// corpus capture, checked against the odd brands; lookalike alerts must be ≤ 0.1 % of the
+/// distinct names.
+#[test]
+fn lookalike_false_positives_over_the_corpus_captures() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if !corpus.join("pcaps").is_dir() {
+        eprintln!("skipped: no ../shared/corpus (CI has it)");
+        return;
+    }
+    let mut pcaps = Vec::new();
+    captures_under(&corpus.join("pcaps"), &mut pcaps);
+    captures_under(&corpus.join("suricata-verify/tests"), &mut pcaps);
+    pcaps.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let protect = dir.path().join("brands.txt");
+    std::fs::write(&protect, ODD_BRANDS).unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    let mut flagged = std::collections::BTreeMap::new();
+    // One run per capture: a capture that fails to read must not hide the others' names.
+    for chunk in pcaps.chunks(64) {
+        let eve = dir.path().join("eve.json");
+        let mut args = vec![
+            "replay".to_string(),
+            "--no-progress".into(),
+            "--no-sightings".into(),
+            "--no-hosts".into(),
+            "--protect".into(),
+            protect.to_string_lossy().into(),
+            "-o".into(),
+            eve.to_string_lossy().into(),
+        ];
+        args.extend(chunk.iter().cloned());
+        let out = Command::new(env!("CARGO_BIN_EXE_probed"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.code().is_some_and(|c| c <= 1));
+        for l in std::fs::read_to_string(&eve).unwrap_or_default().lines() {
+            let Ok(v) = serde_json::from_str::<Value>(l) else {
+                continue;
+            };
+            for p in ["/dns/rrname", "/http/hostname", "/tls/sni"] {
+                if let Some(n) = v.pointer(p).and_then(Value::as_str) {
+                    names.insert(n.to_ascii_lowercase());
+                }
+            }
+            if v["alert"]["gid"] == 9002 {
+                flagged.insert(
+                    v["lookalike"]["domain"].as_str().unwrap_or("").to_string(),
+                    v["lookalike"].clone(),
+                );
+            }
+        }
+    }
+    let rate = flagged.len() as f64 / names.len().max(1) as f64;
+    eprintln!(
+        "lookalike: {} of {} distinct capture names flagged ({:.3} %) in {} captures",
+        flagged.len(),
+        names.len(),
+        rate * 100.0,
+        pcaps.len()
+    );
+    for f in flagged.values() {
+        eprintln!("  {f}");
+    }
+    assert!(names.len() > 200, "{} names", names.len());
+    assert!(rate <= 0.001, "false-positive rate {:.3} %", rate * 100.0);
+}
