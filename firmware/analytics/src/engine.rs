@@ -259,6 +259,8 @@ struct Tls<'a> {
     #[serde(borrow, default)]
     issuerdn: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
+    subject: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     ja3: Option<Hash<'a>>,
     #[serde(borrow, default)]
     ja3s: Option<Hash<'a>>,
@@ -404,6 +406,10 @@ impl Analytics {
                     if d.kind.as_deref() != Some("answer") {
                         if let Some(n) = d.rrname.as_deref() {
                             names.push(("dns.rrname", n));
+                            self.sight(ev, "dns.rrname", n, src, "client", t, out)?;
+                            if let Some(r) = crate::lookalike::registrable_domain(n) {
+                                self.sight(ev, "dns.registered_domain", &r, src, "client", t, out)?;
+                            }
                         }
                     } else if let Some(n) = d.rrname.as_deref() {
                         // Answers only name-check when the query was not seen (one-sided).
@@ -509,6 +515,13 @@ impl Analytics {
                             t,
                             out,
                         )?;
+                        self.sight(ev, "tls.fingerprint", fp, dst, "server", t, out)?;
+                    }
+                    if let (Some(subject), Some(d), true) =
+                        (tls.subject.as_deref(), dst, self.cfg.hosts)
+                    {
+                        self.hosts
+                            .observe(&Evidence::Certificate { ip: d, subject }, t);
                     }
                     if let Some(h) = tls.ja3.as_ref().and_then(|j| j.hash.as_deref()) {
                         self.value_intel(ev, line, flow_id, Kind::Ja3, "tls.ja3.hash", h, t, out)?;
@@ -1159,13 +1172,16 @@ mod tests {
             .iter()
             .map(|e| e["event_type"].as_str().unwrap_or("raw"))
             .collect();
-        // The intel alert right after the query that caused it.
+        // The intel alert after the query that caused it (and its sightings).
         assert_eq!(types[0], "dns");
-        assert_eq!(types[1], "alert");
-        assert_eq!(ev[1]["alert"]["gid"], INTEL_GID);
-        assert_eq!(ev[1]["intel"]["indicator"], "evil.example");
-        assert_eq!(ev[1]["intel"]["field"], "dns.rrname");
-        assert_eq!(ev[1]["dns"]["rrname"], "cdn.evil.example");
+        let ia = ev.iter().position(|e| e["event_type"] == "alert").unwrap();
+        assert!(types[1..ia].iter().all(|t| *t == "sighting"), "{types:?}");
+        assert_eq!(ev[ia]["alert"]["gid"], INTEL_GID);
+        assert_eq!(ev[ia]["intel"]["indicator"], "evil.example");
+        assert_eq!(ev[ia]["intel"]["field"], "dns.rrname");
+        assert_eq!(ev[ia]["dns"]["rrname"], "cdn.evil.example");
+        let kinds: Vec<&Value> = ev[1..ia].iter().map(|e| &e["sighting"]["type"]).collect();
+        assert_eq!(kinds, ["dns.rrname", "dns.registered_domain"]);
         // The lookalike alert and the sightings after the TLS event.
         let tls = types.iter().position(|t| *t == "tls").unwrap();
         let la = tls

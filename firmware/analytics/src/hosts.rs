@@ -34,6 +34,8 @@ pub const MAX_HOSTNAMES: usize = 16;
 pub const MAX_SERVICES: usize = 64;
 /// Client software strings kept per host.
 pub const MAX_SOFTWARE: usize = 16;
+/// Certificate subjects kept per host.
+pub const MAX_CERTIFICATES: usize = 8;
 /// Usernames kept per host.
 pub const MAX_USERNAMES: usize = 16;
 /// Longest string kept (names, User-Agents).
@@ -77,6 +79,21 @@ pub struct Host {
     /// Usernames seen in the clear from it.
     #[serde(default)]
     pub usernames: BTreeSet<String>,
+    /// Subjects of the TLS certificates it serves.
+    #[serde(default)]
+    pub certificates: BTreeSet<String>,
+    /// Sizes of the lists above, for hunt filters (`host.client_software_count:>3`).
+    #[serde(default)]
+    pub hostname_count: usize,
+    /// See `hostname_count`.
+    #[serde(default)]
+    pub service_count: usize,
+    /// See `hostname_count`.
+    #[serde(default)]
+    pub client_software_count: usize,
+    /// See `hostname_count`.
+    #[serde(default)]
+    pub tls_fingerprint_count: usize,
     /// Roles (see the module documentation).
     #[serde(default)]
     pub roles: BTreeSet<String>,
@@ -238,6 +255,13 @@ pub enum Evidence<'a> {
         /// JA3 hash or JA4.
         fp: &'a str,
     },
+    /// `ip` served a TLS certificate with `subject`.
+    Certificate {
+        /// The server.
+        ip: IpAddr,
+        /// The certificate subject.
+        subject: &'a str,
+    },
     /// `ip` logged in as `user`.
     User {
         /// The host.
@@ -360,6 +384,12 @@ impl HostBook {
                     changed.push(ip);
                 }
             }
+            Evidence::Certificate { ip, subject } => {
+                if let Some(h) = self.host(ip, t) {
+                    add_capped(&mut h.certificates, subject, MAX_CERTIFICATES);
+                    changed.push(ip);
+                }
+            }
             Evidence::User { ip, user } => {
                 if let Some(h) = self.host(ip, t) {
                     add_capped(&mut h.usernames, user, MAX_USERNAMES);
@@ -387,7 +417,11 @@ impl HostBook {
         let dirty = std::mem::take(&mut self.dirty);
         let mut out = Vec::with_capacity(dirty.len());
         for ip in dirty {
-            if let Some(h) = self.hosts.get(&ip) {
+            if let Some(h) = self.hosts.get_mut(&ip) {
+                h.hostname_count = h.hostnames.len();
+                h.service_count = h.services.len();
+                h.client_software_count = h.client_software.len();
+                h.tls_fingerprint_count = h.tls_fingerprints.len();
                 if let Some(s) = &self.store {
                     if let Ok(v) = serde_json::to_vec(h) {
                         if let Err(e) = s.put(store::Tree::Hosts, h.ip.as_bytes(), &v) {

@@ -385,6 +385,13 @@ impl Protect {
     }
 }
 
+/// The registrable domain of `name` (`a.b.example.co.uk` → `example.co.uk`), lowercase and
+/// IDNA-decoded, by the same suffix rule the comparisons use; `None` for an address or a
+/// name that is not one.
+pub fn registrable_domain(name: &str) -> Option<String> {
+    Name::parse(name).map(|n| n.registrable())
+}
+
 /// A name split for comparison.
 #[derive(Debug)]
 struct Name {

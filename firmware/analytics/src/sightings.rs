@@ -1,5 +1,6 @@
-//! Sightings: the first time an artifact (a TLS SNI, an HTTP host or User-Agent, a JA3/JA4
-//! fingerprint, a certificate issuer …) is ever seen on the monitored network.
+//! Sightings: the first time an artifact is ever seen on the monitored network: a DNS query
+//! name and its registered domain, an HTTP host or User-Agent, a TLS SNI, a JA3/JA3S/JA4
+//! fingerprint, a server certificate (fingerprint) or its issuer.
 //!
 //! What has been seen is kept in the store's `sightings` tree (key `type \0 value`, value the
 //! first sighting as JSON), so a restart never announces an artifact twice. The first
