@@ -478,3 +478,91 @@ fn events_tail_returns_the_last_events_then_follows_and_filters() {
     // The last HTTP event at the start, then every HTTP event of the second capture.
     assert_eq!(got.lines().count(), 1 + http_in_eve / 2, "{got}");
 }
+
+/// Intel alerts (gid 9001) in the probe's EVE output.
+fn intel_alerts(f: &Fleet, probe: usize) -> usize {
+    std::fs::read_to_string(f.probes[probe].data.join("eve.json"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event_type"] == "alert" && e["alert"]["gid"] == 9001)
+        .count()
+}
+
+/// Issue 7: a threat-intel feed pushed to a running probe is matched from its next events on,
+/// without a restart, and stops matching once removed.
+#[test]
+fn intel_feeds_are_pushed_and_removed_without_a_restart() {
+    let mut f = Fleet::new(1, true);
+    f.start_all();
+    let feed = f.dir.path().join("example-c2.csv");
+    std::fs::write(
+        &feed,
+        "indicator,type,source,confidence\n203.0.113.80,ip,fleet-test,90\nnot-an-indicator,ip,x,1\n",
+    )
+    .unwrap();
+    f.probes[0].feed(&example_pcap());
+    wait_done(&f, 0, 1);
+    assert_eq!(intel_alerts(&f, 0), 0, "no feed yet");
+    let v = f
+        .ok(&[
+            "-p",
+            "p1",
+            "intel",
+            "push",
+            "--json",
+            feed.to_str().unwrap(),
+        ])
+        .json();
+    let body = &v["results"][0]["body"];
+    assert_eq!(body["name"], "example-c2", "{v}");
+    assert_eq!(
+        (body["indicators"].as_u64(), body["refused"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let copy = f.dir.path().join("second.pcap");
+    std::fs::copy(example_pcap(), &copy).unwrap();
+    f.probes[0].feed(&copy);
+    wait_done(&f, 0, 2);
+    assert_eq!(
+        intel_alerts(&f, 0),
+        1,
+        "the pushed feed matches the next capture"
+    );
+    let ls = f.ok(&["-p", "p1", "intel", "ls", "--json"]).json();
+    assert_eq!(ls["results"][0]["body"]["counts"]["indicators"], 1, "{ls}");
+    f.ok(&["-p", "p1", "intel", "rm", "example-c2"]);
+    let copy = f.dir.path().join("third.pcap");
+    std::fs::copy(example_pcap(), &copy).unwrap();
+    f.probes[0].feed(&copy);
+    wait_done(&f, 0, 3);
+    assert_eq!(intel_alerts(&f, 0), 1, "removed: no new alert");
+    // A feed with nothing usable is refused, naming why; viewers may not push.
+    std::fs::write(&feed, "indicator,type\nbogus,ip\n").unwrap();
+    let o = f.probectl(&[
+        "-p",
+        "p1",
+        "intel",
+        "push",
+        "--json",
+        feed.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.json()["results"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no usable indicator"));
+    f.ok(&["pki", "operator", "--name", "vic", "--role", "viewer"]);
+    f.ok(&["-p", "p1", "keys", "push"]);
+    let o = f.probectl(&[
+        "--operator",
+        "vic",
+        "-p",
+        "p1",
+        "intel",
+        "push",
+        "--json",
+        feed.to_str().unwrap(),
+    ]);
+    assert_eq!(o.json()["results"][0]["code"], "forbidden");
+}

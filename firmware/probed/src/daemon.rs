@@ -344,22 +344,23 @@ fn start_mgmt(
             let store = store.clone();
             let files = args.engine.analytics.intel.clone();
             let seen = Arc::new(AtomicU64::new(analytics::intel::stored_fingerprint(&store)));
+            let reloading = Arc::new(Mutex::new(()));
             Box::new(move || {
                 policy.fetch_add(1, Ordering::Release);
-                // Stored feeds changed: rebuild the intel set off the management thread; the
-                // running stage switches to it before its next chunk of events.
-                let fp = analytics::intel::stored_fingerprint(&store);
+                // Stored feeds changed: rebuild the intel set before the command answers (so
+                // that an acknowledged push is in force); the running stage switches to it
+                // before its next chunk of events, and matching never stops meanwhile.
                 if let Some(h) = &intel {
+                    // One rebuild at a time, so that the last change wins.
+                    let _one = reloading.lock().unwrap_or_else(|p| p.into_inner());
+                    let fp = analytics::intel::stored_fingerprint(&store);
                     if seen.swap(fp, Ordering::AcqRel) != fp {
-                        let (h, store, files) = (h.clone(), store.clone(), files.clone());
-                        let _ = std::thread::Builder::new()
-                            .name("intel-reload".into())
-                            .spawn(move || {
-                                match crate::analytics_cmd::reload_intel(&h, &store, &files) {
-                                    Ok(n) => eprintln!("probed run: intel reloaded: {n} indicators"),
-                                    Err(e) => eprintln!("probed run: intel reload failed, the running set stays: {e:#}"),
-                                }
-                            });
+                        match crate::analytics_cmd::reload_intel(h, &store, &files) {
+                            Ok(n) => eprintln!("probed run: intel reloaded: {n} indicators"),
+                            Err(e) => eprintln!(
+                                "probed run: intel reload failed, the running set stays: {e:#}"
+                            ),
+                        }
                     }
                 }
             })

@@ -196,7 +196,10 @@ fn roles_sightings_and_alerts_and_a_restart() {
         "--json",
         "event_type:host AND host.client_software_count:>=1",
     ]);
-    assert_eq!(busy["count"], 1, "only the workstation runs client software: {busy}");
+    assert_eq!(
+        busy["count"], 1,
+        "only the workstation runs client software: {busy}"
+    );
     let new_domains = probed(&[
         "hunt",
         "-d",
@@ -204,7 +207,10 @@ fn roles_sightings_and_alerts_and_a_restart() {
         "--json",
         "event_type:sighting AND sighting.type:dns.registered_domain",
     ]);
-    assert_eq!(new_domains["count"], 2, "intranet.corp and paypa1.com: {new_domains}");
+    assert_eq!(
+        new_domains["count"], 2,
+        "intranet.corp and paypa1.com: {new_domains}"
+    );
 
     // A restart on the same data directory: nothing is sighted twice, host records go on.
     let eve2 = dir.path().join("eve2.json");
