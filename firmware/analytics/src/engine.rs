@@ -406,7 +406,8 @@ impl Analytics {
                     if d.kind.as_deref() != Some("answer") {
                         if let Some(n) = d.rrname.as_deref() {
                             names.push(("dns.rrname", n));
-                            self.sight(ev, "dns.rrname", n, src, "client", t, out)?;
+                            // Registered domains, not every query name: random labels (CDNs, DGAs,
+                            // resolver probes) would bury the sightings that matter.
                             if let Some(r) = crate::lookalike::registrable_domain(n) {
                                 self.sight(ev, "dns.registered_domain", &r, src, "client", t, out)?;
                             }
@@ -852,7 +853,7 @@ impl Analytics {
         }
         if self.cfg.hosts && t - self.last_host_flush >= self.cfg.host_interval_secs {
             self.last_host_flush = t;
-            self.flush_hosts(t, out)?;
+            self.flush_hosts(t, false, out)?;
         }
         if t - self.last_beacon_scoring >= self.cfg.beacon_interval_secs {
             self.last_beacon_scoring = t;
@@ -861,8 +862,8 @@ impl Analytics {
         Ok(())
     }
 
-    fn flush_hosts(&mut self, t: f64, out: &mut dyn Write) -> io::Result<()> {
-        for h in self.hosts.take_changed() {
+    fn flush_hosts(&mut self, t: f64, end: bool, out: &mut dyn Write) -> io::Result<()> {
+        for h in self.hosts.take_changed(end) {
             let v = json!({
                 "timestamp": crate::hosts::eve_time(t),
                 "event_type": "host",
@@ -924,7 +925,7 @@ impl Analytics {
         };
         self.score_beacons(latest, out)?;
         if self.cfg.hosts {
-            self.flush_hosts(latest, out)?;
+            self.flush_hosts(latest, true, out)?;
         }
         self.stats.hosts = self.hosts.len() as u64;
         self.stats.capped = self.beacons.dropped + self.hosts.dropped + self.sightings.dropped;
@@ -1181,7 +1182,7 @@ mod tests {
         assert_eq!(ev[ia]["intel"]["field"], "dns.rrname");
         assert_eq!(ev[ia]["dns"]["rrname"], "cdn.evil.example");
         let kinds: Vec<&Value> = ev[1..ia].iter().map(|e| &e["sighting"]["type"]).collect();
-        assert_eq!(kinds, ["dns.rrname", "dns.registered_domain"]);
+        assert_eq!(kinds, ["dns.registered_domain"]);
         // The lookalike alert and the sightings after the TLS event.
         let tls = types.iter().position(|t| *t == "tls").unwrap();
         let la = tls

@@ -281,7 +281,10 @@ pub enum Evidence<'a> {
 pub struct HostBook {
     internal: crate::beacon::Internal,
     hosts: HashMap<IpAddr, Host>,
+    /// Hosts with new facts: a `host` event and a save at the next flush.
     dirty: BTreeSet<IpAddr>,
+    /// Hosts whose counters moved: saved at the end of the run.
+    touched: BTreeSet<IpAddr>,
     store: Option<store::Store>,
     /// Hosts not tracked because [`MAX_HOSTS`] was reached.
     pub dropped: u64,
@@ -294,6 +297,7 @@ impl HostBook {
             internal,
             hosts: HashMap::new(),
             dirty: BTreeSet::new(),
+            touched: BTreeSet::new(),
             store,
             dropped: 0,
         }
@@ -326,9 +330,19 @@ impl HostBook {
         Some(h)
     }
 
-    /// Records one piece of evidence at event time `t` (Unix seconds).
+    /// Records one piece of evidence at event time `t` (Unix seconds). A host whose record
+    /// gains something (a name, a service, a role, software …) is *changed* and makes a `host`
+    /// event at the next flush; counters and last-seen alone are only saved.
     pub fn observe(&mut self, ev: &Evidence<'_>, t: f64) {
-        let mut changed = Vec::new();
+        let mut changed: Vec<IpAddr> = Vec::new();
+        let mut touched: Vec<IpAddr> = Vec::new();
+        let mut mark = |ip: IpAddr, material: bool| {
+            if material {
+                changed.push(ip);
+            } else {
+                touched.push(ip);
+            }
+        };
         match *ev {
             Evidence::Flow {
                 client,
@@ -341,69 +355,70 @@ impl HostBook {
             } => {
                 if let Some(h) = self.host(client, t) {
                     h.flows_as_client += 1;
-                    changed.push(client);
+                    mark(client, false);
                 }
                 if answered {
                     if let Some(h) = self.host(server, t) {
                         h.flows_as_server += 1;
-                        h.serve(proto, port, app);
+                        let mut m = h.serve(proto, port, app);
                         if port == 53 || app == "dns" {
-                            h.role("dns-server");
+                            m |= h.role("dns-server");
                         }
                         if proto == "UDP" && port == 67 {
-                            h.role("dhcp-server");
+                            m |= h.role("dhcp-server");
                         }
-                        h.derive_roles();
-                        changed.push(server);
+                        m |= h.derive_roles();
+                        mark(server, m);
                     }
                 }
                 // A DHCP server's replies go from port 67 to a client's port 68 (often to the
                 // broadcast address, so that no reply is ever "answered").
                 if proto == "UDP" && sport == 67 && port == 68 {
                     if let Some(h) = self.host(client, t) {
-                        h.serve(proto, 67, "dhcp");
-                        h.role("dhcp-server");
+                        let m = h.serve(proto, 67, "dhcp") | h.role("dhcp-server");
+                        mark(client, m);
                     }
                 }
             }
             Evidence::Name { ip, name } => {
                 if let Some(h) = self.host(ip, t) {
-                    add_capped(&mut h.hostnames, &name.to_ascii_lowercase(), MAX_HOSTNAMES);
-                    changed.push(ip);
+                    let m = add_capped(&mut h.hostnames, &name.to_ascii_lowercase(), MAX_HOSTNAMES);
+                    mark(ip, m);
                 }
             }
             Evidence::Software { ip, sw } => {
                 if let Some(h) = self.host(ip, t) {
-                    add_capped(&mut h.client_software, sw, MAX_SOFTWARE);
-                    changed.push(ip);
+                    let m = add_capped(&mut h.client_software, sw, MAX_SOFTWARE);
+                    mark(ip, m);
                 }
             }
             Evidence::Fingerprint { ip, fp } => {
                 if let Some(h) = self.host(ip, t) {
-                    add_capped(&mut h.tls_fingerprints, fp, MAX_SOFTWARE);
-                    changed.push(ip);
+                    let m = add_capped(&mut h.tls_fingerprints, fp, MAX_SOFTWARE);
+                    mark(ip, m);
                 }
             }
             Evidence::Certificate { ip, subject } => {
                 if let Some(h) = self.host(ip, t) {
-                    add_capped(&mut h.certificates, subject, MAX_CERTIFICATES);
-                    changed.push(ip);
+                    let m = add_capped(&mut h.certificates, subject, MAX_CERTIFICATES);
+                    mark(ip, m);
                 }
             }
             Evidence::User { ip, user } => {
                 if let Some(h) = self.host(ip, t) {
-                    add_capped(&mut h.usernames, user, MAX_USERNAMES);
-                    changed.push(ip);
+                    let m = add_capped(&mut h.usernames, user, MAX_USERNAMES);
+                    mark(ip, m);
                 }
             }
             Evidence::Proxy { ip } => {
                 if let Some(h) = self.host(ip, t) {
-                    h.role("proxy");
-                    changed.push(ip);
+                    let m = h.role("proxy");
+                    mark(ip, m);
                 }
             }
         }
         self.dirty.extend(changed);
+        self.touched.extend(touched);
     }
 
     /// The host record of `ip`, if tracked in this run.
@@ -411,24 +426,33 @@ impl HostBook {
         self.hosts.get(&ip)
     }
 
-    /// Hosts changed since the last call, saved to the store; their records, in address
-    /// order.
-    pub fn take_changed(&mut self) -> Vec<Host> {
+    /// Hosts with new facts since the last call, saved to the store; their records, in
+    /// address order. With `save_touched` (the end of a run), hosts whose counters alone moved
+    /// are saved too (without being returned).
+    pub fn take_changed(&mut self, save_touched: bool) -> Vec<Host> {
         let dirty = std::mem::take(&mut self.dirty);
+        let touched = if save_touched {
+            std::mem::take(&mut self.touched)
+        } else {
+            BTreeSet::new()
+        };
         let mut out = Vec::with_capacity(dirty.len());
-        for ip in dirty {
-            if let Some(h) = self.hosts.get_mut(&ip) {
-                h.hostname_count = h.hostnames.len();
-                h.service_count = h.services.len();
-                h.client_software_count = h.client_software.len();
-                h.tls_fingerprint_count = h.tls_fingerprints.len();
-                if let Some(s) = &self.store {
-                    if let Ok(v) = serde_json::to_vec(h) {
-                        if let Err(e) = s.put(store::Tree::Hosts, h.ip.as_bytes(), &v) {
-                            tracing::warn!("hosts: saving {}: {e}", h.ip);
-                        }
+        for ip in dirty.iter().chain(touched.difference(&dirty)) {
+            let Some(h) = self.hosts.get_mut(ip) else {
+                continue;
+            };
+            h.hostname_count = h.hostnames.len();
+            h.service_count = h.services.len();
+            h.client_software_count = h.client_software.len();
+            h.tls_fingerprint_count = h.tls_fingerprints.len();
+            if let Some(s) = &self.store {
+                if let Ok(v) = serde_json::to_vec(&*h) {
+                    if let Err(e) = s.put(store::Tree::Hosts, h.ip.as_bytes(), &v) {
+                        tracing::warn!("hosts: saving {}: {e}", h.ip);
                     }
                 }
+            }
+            if dirty.contains(ip) {
                 out.push(h.clone());
             }
         }
@@ -515,7 +539,7 @@ mod tests {
             &flow("10.0.0.5", 40003, "203.0.113.9", 443, "TCP", "tls", true),
             107.0,
         );
-        let hosts = b.take_changed();
+        let hosts = b.take_changed(true);
         let roles = role_counts(&hosts);
         assert_eq!(roles.get("dns-server"), Some(&1));
         assert_eq!(roles.get("dhcp-server"), Some(&1));
@@ -525,7 +549,7 @@ mod tests {
         let ws = hosts.iter().find(|h| h.ip == "10.0.0.5").unwrap();
         assert!(ws.hostnames.contains("ws-05.corp.example"));
         assert_eq!(ws.flows_as_client, 4);
-        assert!(b.take_changed().is_empty());
+        assert!(b.take_changed(true).is_empty());
         drop(b);
         // A new run continues the records.
         let mut b = HostBook::new(crate::beacon::Internal::default(), Some(st));

@@ -8,8 +8,8 @@
 //! period: artifacts are recorded silently, so that a new probe does not announce everything
 //! its network already does.
 //!
-//! Caps: values longer than [`MAX_VALUE_LEN`] are cut; at most [`MAX_SIGHTINGS`] artifacts are
-//! recorded (then new ones are counted in [`Sightings::dropped`] and announced no more); the
+//! Caps: values longer than [`MAX_VALUE_LEN`] are cut; at most [`MAX_PER_HOUR`] new artifacts
+//! per hour of event time and [`MAX_SIGHTINGS`] in all are recorded (then new ones are counted in [`Sightings::dropped`] and announced no more); the
 //! in-memory cache of seen keys is bounded by [`MAX_CACHE`] (beyond it the store answers).
 
 use std::collections::HashSet;
@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_VALUE_LEN: usize = 512;
 /// Most artifacts recorded in a store.
 pub const MAX_SIGHTINGS: usize = 10_000_000;
+/// New artifacts recorded per hour of event time; more are counted in
+/// [`Sightings::dropped`] (and may be sighted in a later hour).
+pub const MAX_PER_HOUR: u32 = 1000;
 /// Seen-key hashes cached in memory.
 pub const MAX_CACHE: usize = 1 << 20;
 /// Key of the learning-period start in the tree.
@@ -53,6 +56,8 @@ pub struct Sightings {
     hasher: ahash::RandomState,
     learning_start: Option<f64>,
     recorded: usize,
+    hour: i64,
+    this_hour: u32,
     /// Length of the learning period, seconds of event time.
     pub learning_secs: f64,
     /// Artifacts not recorded because [`MAX_SIGHTINGS`] was reached.
@@ -85,6 +90,8 @@ impl Sightings {
             hasher: ahash::RandomState::with_seeds(7, 11, 13, 17),
             learning_start,
             recorded,
+            hour: i64::MIN,
+            this_hour: 0,
             learning_secs,
             dropped: 0,
             learned: 0,
@@ -132,16 +139,25 @@ impl Sightings {
         if self.seen.len() >= MAX_CACHE {
             self.seen.clear();
         }
-        self.seen.insert(hk);
         if let Some(s) = &self.store {
             if matches!(s.get(store::Tree::Sightings, &key), Ok(Some(_))) {
+                self.seen.insert(hk);
                 return None;
             }
         }
-        if self.recorded >= MAX_SIGHTINGS {
+        // A flood of new artifacts (random DNS names, a scan) is counted, not recorded: it
+        // would only bury the sightings that matter and fill the state database.
+        let hour = (t / 3600.0).floor() as i64;
+        if hour != self.hour {
+            self.hour = hour;
+            self.this_hour = 0;
+        }
+        if self.recorded >= MAX_SIGHTINGS || self.this_hour >= MAX_PER_HOUR {
             self.dropped += 1;
             return None;
         }
+        self.this_hour += 1;
+        self.seen.insert(hk);
         let sighting = Sighting {
             kind: kind.to_string(),
             value: value.to_string(),
@@ -209,5 +225,31 @@ mod tests {
             .see("tls.sni", "third.example", a, "server", false, 2000.0)
             .is_some());
         assert_eq!(s.recorded(), 5, "4 artifacts and the learning start");
+    }
+
+    #[test]
+    fn a_flood_of_new_artifacts_is_capped_per_hour() {
+        let a: IpAddr = "10.0.0.5".parse().unwrap();
+        let mut s = Sightings::new(None, 0.0);
+        let n = (0..MAX_PER_HOUR + 50)
+            .filter(|i| {
+                s.see(
+                    "dns.rrname",
+                    &format!("r{i}.example"),
+                    a,
+                    "client",
+                    true,
+                    10.0,
+                )
+                .is_some()
+            })
+            .count();
+        assert_eq!(n, MAX_PER_HOUR as usize);
+        assert_eq!(s.dropped, 50);
+        // The next hour, a dropped one can still be sighted.
+        let again = format!("r{}.example", MAX_PER_HOUR + 1);
+        assert!(s
+            .see("dns.rrname", &again, a, "client", true, 3700.0)
+            .is_some());
     }
 }
