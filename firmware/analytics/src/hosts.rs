@@ -445,7 +445,7 @@ impl HostBook {
             h.service_count = h.services.len();
             h.client_software_count = h.client_software.len();
             h.tls_fingerprint_count = h.tls_fingerprints.len();
-            if let Some(s) = &self.store {
+            if let Some(s) = self.store.as_ref().filter(|s| s.room_for_optional_state()) {
                 if let Ok(v) = serde_json::to_vec(&*h) {
                     if let Err(e) = s.put(store::Tree::Hosts, h.ip.as_bytes(), &v) {
                         tracing::warn!("hosts: saving {}: {e}", h.ip);

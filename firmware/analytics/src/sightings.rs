@@ -152,7 +152,12 @@ impl Sightings {
             self.hour = hour;
             self.this_hour = 0;
         }
-        if self.recorded >= MAX_SIGHTINGS || self.this_hour >= MAX_PER_HOUR {
+        // On a nearly full disk the room left belongs to DoCs and the archive index.
+        let no_room = self
+            .store
+            .as_ref()
+            .is_some_and(|s| !s.room_for_optional_state());
+        if self.recorded >= MAX_SIGHTINGS || self.this_hour >= MAX_PER_HOUR || no_room {
             self.dropped += 1;
             return None;
         }

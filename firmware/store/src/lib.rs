@@ -381,6 +381,20 @@ impl Store {
         self.inner.db.generate_id().map_err(|e| self.err(e))
     }
 
+    /// Free bytes on the data directory's file system (`None` if it cannot be read).
+    pub fn free_bytes(&self) -> Option<u64> {
+        let st = rustix::fs::statvfs(&self.inner.dir).ok()?;
+        Some(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
+    /// Whether optional state (analytics: hosts, sightings) may be written: the file system
+    /// keeps more than twice [`archive::MIN_FREE_FLOOR`] free, which stays for DoCs and the
+    /// archive index when the disk is otherwise full.
+    pub fn room_for_optional_state(&self) -> bool {
+        self.free_bytes()
+            .is_none_or(|f| f > 2 * archive::MIN_FREE_FLOOR)
+    }
+
     /// Makes every write so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.inner.db.flush().map(|_| ()).map_err(|e| self.err(e))
