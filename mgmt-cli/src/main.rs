@@ -491,16 +491,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             set_version,
             activate,
         }) => {
-            let text =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            if text.len() > mgmt_proto::MAX_RULESET_BYTES {
-                bail!(
-                    "{}: {} bytes is over the probes' {}-byte limit",
-                    file.display(),
-                    text.len(),
-                    mgmt_proto::MAX_RULESET_BYTES
-                );
-            }
+            let text = read_for_push(file)?;
             Command::RulesPush {
                 version: set_version.clone(),
                 rules_lz4: mgmt_proto::compress_rules(&text),
@@ -513,16 +504,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Rules(RulesCmd::Rollback) => Command::RulesRollback,
         Cmd::Rules(RulesCmd::Ls) => Command::RulesList,
         Cmd::Intel(IntelCmd::Push { file, name }) => {
-            let text =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            if text.len() > mgmt_proto::MAX_RULESET_BYTES {
-                bail!(
-                    "{}: {} bytes is over the probes' {}-byte limit",
-                    file.display(),
-                    text.len(),
-                    mgmt_proto::MAX_RULESET_BYTES
-                );
-            }
+            let text = read_for_push(file)?;
             let name = name.clone().unwrap_or_else(|| {
                 file.file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
@@ -741,6 +723,20 @@ fn summarize(op: &str, body: &Value) -> String {
         ),
         _ => body.to_string(),
     }
+}
+
+/// A rule set or feed file to push, refused above the probes' size limit.
+fn read_for_push(file: &Path) -> Result<Vec<u8>> {
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    if text.len() > mgmt_proto::MAX_RULESET_BYTES {
+        bail!(
+            "{}: {} bytes is over the probes' {}-byte limit",
+            file.display(),
+            text.len(),
+            mgmt_proto::MAX_RULESET_BYTES
+        );
+    }
+    Ok(text)
 }
 
 fn pki_cmd(cli: &Cli, c: &PkiCmd) -> Result<ExitCode> {

@@ -92,6 +92,19 @@ impl Default for Limits {
     }
 }
 
+/// How an HTTP request names its connection for beaconing: its Host, or for a `CONNECT` the
+/// `host:port` it asks for; and whether it went to a proxy (`CONNECT` or an absolute URI).
+pub fn http_request_name<'a>(host: &'a str, method: &str, uri: &'a str) -> (&'a str, bool) {
+    let connect = method.eq_ignore_ascii_case("CONNECT");
+    let proxied = connect || uri.starts_with("http://") || uri.starts_with("https://");
+    let name = if connect && !uri.is_empty() && !uri.starts_with('/') {
+        uri
+    } else {
+        host
+    };
+    (name, proxied)
+}
+
 /// Networks counted as internal (the sources of beacons).
 #[derive(Debug, Clone)]
 pub struct Internal {

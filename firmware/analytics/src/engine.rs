@@ -427,22 +427,11 @@ impl Analytics {
                 if let Some(h) = &ev.http {
                     if let Some(n) = h.hostname.as_deref() {
                         names.push(("http.hostname", n));
-                        let proxied = h
-                            .http_method
-                            .as_deref()
-                            .is_some_and(|m| m.eq_ignore_ascii_case("CONNECT"))
-                            || h.url.as_deref().is_some_and(|u| {
-                                u.starts_with("http://") || u.starts_with("https://")
-                            });
-                        // A CONNECT names its destination `host:port` in the URI.
-                        let bname = match (h.http_method.as_deref(), h.url.as_deref()) {
-                            (Some(m), Some(u))
-                                if m.eq_ignore_ascii_case("CONNECT") && !u.starts_with('/') =>
-                            {
-                                u
-                            }
-                            _ => n,
-                        };
+                        let (bname, proxied) = beacon::http_request_name(
+                            n,
+                            h.http_method.as_deref().unwrap_or(""),
+                            h.url.as_deref().unwrap_or(""),
+                        );
                         self.remember_name(flow_id, bname, proxied, false);
                         if self.cfg.hosts {
                             if proxied {

@@ -954,6 +954,13 @@ impl IntelSet {
     }
 }
 
+/// The name a feed file is stored under by default: its file name without extension.
+pub fn feed_name(path: &std::path::Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "feed".into())
+}
+
 /// Longest feed name stored.
 pub const MAX_FEED_NAME: usize = 64;
 

@@ -108,10 +108,9 @@ pub fn read_dir(dir: &Path) -> Result<ZeekLogs, ZeekError> {
                     if let Some(h) = r.get("host") {
                         let method = r.get("method").unwrap_or_default();
                         let uri = r.get("uri").unwrap_or_default();
-                        let proxied = method.eq_ignore_ascii_case("CONNECT")
-                            || uri.starts_with("http://")
-                            || uri.starts_with("https://");
-                        http.entry(uid).or_insert((h, proxied));
+                        let (name, proxied) = crate::beacon::http_request_name(&h, &method, &uri);
+                        http.entry(uid)
+                            .or_insert_with(|| (name.to_string(), proxied));
                     }
                 }
             }

@@ -37,10 +37,7 @@ fn stored_feeds(store: &store::Store) -> Result<Vec<Feed>> {
 /// Parses a feed file, reporting its refused records on stderr.
 fn load_feed(p: &Path, cmd: &str) -> Result<Feed> {
     let data = read_file(p)?;
-    let name = p
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string());
+    let name = analytics::intel::feed_name(p);
     let f = Feed::parse(&name, &data);
     for e in &f.errors {
         eprintln!("{cmd}: {}:{}: {}", p.display(), e.line, e.reason);
@@ -317,11 +314,7 @@ pub(crate) fn intel(cmd: IntelCommand) -> Result<ExitCode> {
         } => {
             let store = store::Store::open(&data_dir)?;
             let data = read_file(&file)?;
-            let name = name.unwrap_or_else(|| {
-                file.file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "feed".into())
-            });
+            let name = name.unwrap_or_else(|| analytics::intel::feed_name(&file));
             let feed = Feed::parse(&name, &data);
             if feed.indicators.is_empty() {
                 for e in &feed.errors {

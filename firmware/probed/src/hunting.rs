@@ -509,9 +509,8 @@ pub(crate) fn archived_flows(
                     };
                     let m = str_at(&ev, "/http/http_method").unwrap_or_default();
                     let u = str_at(&ev, "/http/url").unwrap_or_default();
-                    let connect = m.eq_ignore_ascii_case("CONNECT");
-                    let proxied = connect || u.starts_with("http://") || u.starts_with("https://");
-                    let name = if connect && !u.starts_with('/') { u } else { h };
+                    let (name, proxied) = analytics::beacon::http_request_name(&h, &m, &u);
+                    let name = name.to_string();
                     let e = names.entry(fid).or_insert_with(|| (name.clone(), proxied));
                     if proxied {
                         *e = (name, true);
