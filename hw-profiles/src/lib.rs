@@ -40,6 +40,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "generic-afpacket",
         include_str!("../profiles/generic-afpacket.toml"),
     ),
+    ("qemu-virt", include_str!("../profiles/qemu-virt.toml")),
     ("e810-10g", include_str!("../profiles/e810-10g.toml")),
     ("e810-25g", include_str!("../profiles/e810-25g.toml")),
     ("e810-40g", include_str!("../profiles/e810-40g.toml")),

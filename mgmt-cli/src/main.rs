@@ -118,6 +118,9 @@ enum Cmd {
     /// Threat-intel feeds on probes: push, remove, list (matched without a restart).
     #[command(subcommand)]
     Intel(IntelCmd),
+    /// Signed A/B updates of appliance probes: push a bundle, see where updates stand.
+    #[command(subcommand)]
+    Update(UpdateCmd),
     /// Run-time settings.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -361,6 +364,29 @@ enum IntelCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum UpdateCmd {
+    /// Send a signed update bundle to each probe (in pieces, resuming where a probe already
+    /// has some), then install it into the probe's inactive slot. The probe checks the
+    /// bundle's release signature, product, hardware, generation and hashes before writing
+    /// anything (`probed update`); the new slot boots on probation and falls back by itself
+    /// if it never gets healthy.
+    ///
+    /// Example: probectl -p all update push --reboot ndr-probe-0.2.0-g7.bundle
+    Push {
+        /// The bundle (`image/build` writes it).
+        bundle: PathBuf,
+        /// Reboot each probe into the new slot once installed.
+        #[arg(long)]
+        reboot: bool,
+        /// Only upload; install later with another push of the same bundle.
+        #[arg(long, conflicts_with = "reboot")]
+        no_apply: bool,
+    },
+    /// Slots, boot counting, pending install, rollbacks and history of each probe.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCmd {
     /// Read settings (all, or one).
     Get {
@@ -453,6 +479,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             )
         }
         Cmd::Audit(AuditCmd::Verify) => return audit_verify(&cli),
+        Cmd::Update(UpdateCmd::Push {
+            bundle,
+            reboot,
+            no_apply,
+        }) => return update_push(&cli, bundle, *reboot, !*no_apply),
+        Cmd::Update(UpdateCmd::Status) => Command::UpdateStatus,
         Cmd::Status => Command::Status,
         Cmd::Filter(FilterCmd::Push(a)) => Command::FilterPush {
             spec: Box::new(a.spec.clone()),
@@ -992,6 +1024,147 @@ fn events_tail(
         }
     }
     let ok = answered.iter().filter(|a| **a).count();
+    Ok(fleet_exit(ok, probes.len()))
+}
+
+/// Sends one command to one probe and returns the body of a successful answer.
+fn call(
+    cli: &Cli,
+    pki: &Pki,
+    client: &Client,
+    probe: &pki::InventoryProbe,
+    cmd: &Command,
+) -> Result<Value> {
+    let env = client.seal(probe, pki.next_seq(&cli.operator)?, cmd)?;
+    let a = client.exchange(probe, &env.to_bytes(), &env.payload)?;
+    match a.outcome {
+        Outcome::Ok { body } => Ok(body),
+        Outcome::Rejected { code, reason } => bail!("rejected: {}: {reason}", code.name()),
+        Outcome::Failed { error } => bail!("{error}"),
+    }
+}
+
+/// `probectl update push`: the bundle in pieces to each probe, then `update_apply`.
+fn update_push(cli: &Cli, bundle: &Path, reboot: bool, apply: bool) -> Result<ExitCode> {
+    use std::io::{IsTerminal, Read, Seek, SeekFrom};
+    let pki = Pki::open(&pki_dir(cli))?;
+    let probes = fleet::select(&pki, &cli.targets)?;
+    let client = client(cli, &pki)?;
+    let total = std::fs::metadata(bundle)
+        .with_context(|| bundle.display().to_string())?
+        .len();
+    let sha = {
+        let mut f = std::fs::File::open(bundle).with_context(|| bundle.display().to_string())?;
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            ctx.update(&buf[..n]);
+        }
+        hex::encode(ctx.finish().as_ref())
+    };
+    let mut ok = 0;
+    for probe in &probes {
+        let bar = (!cli.no_progress && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new(total);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(&format!(
+                    "{{spinner}} {} [{{elapsed_precise}}] {{wide_bar}} {{bytes}}/{{total_bytes}} ({{bytes_per_sec}})",
+                    probe.name
+                ))
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        });
+        let r = (|| -> Result<Value> {
+            let mut f = std::fs::File::open(bundle)?;
+            let mut offset = 0u64;
+            let mut buf = vec![0u8; mgmt_proto::MAX_UPDATE_CHUNK];
+            loop {
+                f.seek(SeekFrom::Start(offset))?;
+                let want = usize::try_from((total - offset).min(buf.len() as u64)).unwrap_or(0);
+                f.read_exact(&mut buf[..want])?;
+                let body = call(
+                    cli,
+                    &pki,
+                    &client,
+                    probe,
+                    &Command::UpdateChunk {
+                        bundle_sha256: sha.clone(),
+                        total,
+                        offset,
+                        data: buf[..want].to_vec(),
+                    },
+                )?;
+                if body["complete"] == true {
+                    break;
+                }
+                // The probe says how much it has: resume from there.
+                offset = body["received"].as_u64().unwrap_or(offset + want as u64);
+                if let Some(b) = &bar {
+                    b.set_position(offset);
+                }
+            }
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            if !apply {
+                return Ok(json!({"uploaded": total, "bundle_sha256": sha}));
+            }
+            call(
+                cli,
+                &pki,
+                &client,
+                probe,
+                &Command::UpdateApply {
+                    bundle_sha256: sha.clone(),
+                    reboot,
+                },
+            )
+        })();
+        match r {
+            Ok(body) => {
+                ok += 1;
+                if cli.json {
+                    println!(
+                        "{}",
+                        json!({"probe": probe.name, "ok": true, "result": body})
+                    );
+                } else {
+                    let i = &body["installed"];
+                    if i.is_null() {
+                        println!("{}\tuploaded {total} bytes", probe.name);
+                    } else {
+                        println!(
+                            "{}\tinstalled {} generation {} into slot {}{}",
+                            probe.name,
+                            i["version"].as_str().unwrap_or("?"),
+                            i["generation"],
+                            i["target"].as_str().unwrap_or("?"),
+                            if body["rebooting"] == true {
+                                "; rebooting"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                if cli.json {
+                    println!(
+                        "{}",
+                        json!({"probe": probe.name, "ok": false, "error": format!("{e:#}")})
+                    );
+                } else {
+                    eprintln!("probectl: {}: {e:#}", probe.name);
+                }
+            }
+        }
+    }
     Ok(fleet_exit(ok, probes.len()))
 }
 

@@ -40,6 +40,9 @@ pub use filter::FilterSpec;
 pub const PROTOCOL_VERSION: u16 = 1;
 /// Default cap on a request frame (a rule set push is the largest legitimate request).
 pub const DEFAULT_MAX_FRAME: usize = 32 << 20;
+/// Largest piece of an update bundle in one `update_chunk` command: well under the default
+/// frame cap once the envelope and CBOR framing are added.
+pub const MAX_UPDATE_CHUNK: usize = 16 << 20;
 /// Cap on a response frame read by probectl.
 pub const MAX_RESPONSE_FRAME: usize = 256 << 20;
 /// Length of the random nonce in a payload.
@@ -251,6 +254,31 @@ pub enum Command {
     },
     /// Stored threat-intel feeds and indicator counts by type.
     IntelList,
+    /// One piece of a signed update bundle, stored on the probe's data partition until the
+    /// whole bundle has arrived (pieces in order; a repeated piece is ignored, so an
+    /// interrupted push resumes from what the probe reports it has).
+    UpdateChunk {
+        /// SHA-256 (hex) of the whole bundle: names the upload and checks it at the end.
+        bundle_sha256: String,
+        /// The bundle's total size.
+        total: u64,
+        /// Offset of this piece.
+        offset: u64,
+        /// The bytes (at most [`MAX_UPDATE_CHUNK`]).
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// Install an uploaded bundle into the inactive slot (`probed update`: signature, product,
+    /// hardware, generation, hashes checked first) and, if asked, reboot into it after the
+    /// answer.
+    UpdateApply {
+        /// SHA-256 (hex) of the uploaded bundle.
+        bundle_sha256: String,
+        /// Reboot once installed.
+        reboot: bool,
+    },
+    /// The slots, their boot counting state, the pending install, rollbacks and the history.
+    UpdateStatus,
     /// Events the probe wrote to its EVE output after `cursor` (without one: the last
     /// `limit` events), those matching `query` (a hunt filter) if given, at most `limit`.
     /// The answer carries the cursor to ask from next (`probectl events tail -f`).
@@ -303,6 +331,9 @@ impl Command {
             Command::IntelPush { .. } => "intel_push",
             Command::IntelRemove { .. } => "intel_remove",
             Command::IntelList => "intel_list",
+            Command::UpdateChunk { .. } => "update_chunk",
+            Command::UpdateApply { .. } => "update_apply",
+            Command::UpdateStatus => "update_status",
         }
     }
 }
@@ -311,12 +342,11 @@ impl Command {
 pub fn required_role(op: &str) -> Option<Role> {
     Some(match op {
         "status" | "filter_list" | "doc_list" | "retro_status" | "keys_list" | "audit_get"
-        | "rules_list" | "doc_collect" | "intel_list" => Role::Viewer,
+        | "rules_list" | "doc_collect" | "intel_list" | "update_status" => Role::Viewer,
         "filter_push" | "filter_remove" | "retro_start" | "retro_cancel" | "hunt"
         | "config_get" | "doc_ack" | "events_tail" | "intel_push" | "intel_remove" => Role::Analyst,
-        "config_set" | "keys_push" | "rules_push" | "rules_activate" | "rules_rollback" => {
-            Role::Admin
-        }
+        "config_set" | "keys_push" | "rules_push" | "rules_activate" | "rules_rollback"
+        | "update_chunk" | "update_apply" => Role::Admin,
         _ => return None,
     })
 }

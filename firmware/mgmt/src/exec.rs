@@ -392,6 +392,38 @@ pub(crate) fn run(shared: &Shared, operator: &str, cmd: Command) -> Result<Value
                 "counts": set.counts(),
             }))
         }
+        Command::UpdateChunk {
+            bundle_sha256,
+            total,
+            offset,
+            data,
+        } => crate::updates::chunk(store.dir(), &bundle_sha256, total, offset, &data),
+        Command::UpdateApply {
+            bundle_sha256,
+            reboot,
+        } => {
+            let mut out = crate::updates::apply(
+                store.dir(),
+                shared.ctx.update_config.as_ref(),
+                &bundle_sha256,
+            )?;
+            if reboot {
+                // After the answer has gone out: the operator learns the install worked.
+                std::thread::spawn(|| {
+                    std::thread::sleep(std::time::Duration::from_secs(2));
+                    tracing::warn!("rebooting into the updated slot (update_apply)");
+                    if let Err(e) = std::process::Command::new("systemctl")
+                        .arg("reboot")
+                        .status()
+                    {
+                        tracing::error!("systemctl reboot: {e}");
+                    }
+                });
+                out["rebooting"] = json!(true);
+            }
+            Ok(out)
+        }
+        Command::UpdateStatus => crate::updates::status(shared.ctx.update_config.as_ref()),
         Command::AuditGet { from, limit } => {
             let head = shared.state.audit_head().map_err(err)?;
             let (entries, next) = shared

@@ -21,6 +21,7 @@ pub mod rules;
 pub mod state;
 mod tail;
 mod tls;
+pub mod updates;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -207,6 +208,9 @@ pub struct Context {
     pub changed: Box<dyn Fn() + Send + Sync>,
     /// The daemon's EVE output, for `events_tail` (none: the command fails).
     pub eve: Option<PathBuf>,
+    /// The updater's configuration, for the `update_*` commands (none: not an appliance;
+    /// the commands fail).
+    pub update_config: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Context {

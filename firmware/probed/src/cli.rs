@@ -195,6 +195,40 @@ pub(crate) enum Command {
     /// probe picks up feeds pushed with `probectl intel push` without a restart.
     #[command(subcommand)]
     Intel(IntelCommand),
+    /// Check, install or report signed A/B updates of the appliance.
+    ///
+    /// `probed update BUNDLE` verifies the bundle (Ed25519 signature by a trusted key before
+    /// anything else is read, product, hardware id, a generation not lower than the running or
+    /// last good one, every part's SHA-256, and that each part fits), then writes the root to
+    /// the slot not running and its kernel and initrd to the ESP, and creates that slot's boot
+    /// entry with a boot counter. Nothing is written unless every check passes. After a
+    /// reboot the new slot runs on probation until `probed health --mark-good` passes; a slot
+    /// that never does runs out of boot attempts and the boot loader returns to the previous
+    /// slot, which `probed update --status` then reports as a rollback. See docs/update.md.
+    ///
+    /// Exit status: 0 installed (or verified, or status shown), 1 refused, 2 bad arguments or
+    /// configuration.
+    ///
+    /// Examples:
+    ///
+    ///   probed update --verify-only --trust release.pub ndr-probe-0.2.0.bundle
+    ///
+    ///   probed update ndr-probe-0.2.0.bundle && systemctl reboot
+    ///
+    ///   probed update --status --json
+    Update(UpdateArgs),
+    /// Check that the running probe is healthy; with `--mark-good`, bless the running slot.
+    ///
+    /// Checks: the daemon runs (its status file in the data directory is fresh and its process
+    /// alive), capture is running, rules are loaded, and the management port accepts
+    /// connections (when the daemon has one). On an appliance `probe-health.service` runs
+    /// `probed health --mark-good --wait 300s` after each boot: the first pass removes the
+    /// boot counter of a slot on probation and records its generation as the new floor for
+    /// updates; if the checks never pass the unit fails and the probe reboots, spending one of
+    /// the slot's boot attempts. Exit status: 0 healthy, 1 not healthy, 2 bad arguments.
+    ///
+    /// Example: probed health -d /var/lib/probed --json
+    Health(HealthArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     ///
     /// Example: probed completions bash > /etc/bash_completion.d/probed
@@ -669,4 +703,67 @@ pub(crate) enum WebhookCommand {
         #[arg(long, value_name = "DUR", default_value = "60s")]
         wait: String,
     },
+}
+
+/// `probed update`.
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// The bundle to verify or install.
+    #[arg(value_name = "BUNDLE", required_unless_present = "status")]
+    pub(crate) bundle: Option<PathBuf>,
+    /// Only verify the bundle (signature, manifest, length, part hashes); needs `--trust` or
+    /// the configuration's trusted keys; installs nothing and needs no slots.
+    #[arg(long, requires = "bundle")]
+    pub(crate) verify_only: bool,
+    /// Trusted keys: a file with one Ed25519 public key per line in hex (`probe-image keygen`
+    /// writes `release.pub`). Default: the configuration's `trust`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trust: Option<PathBuf>,
+    /// The updater's configuration (ESP, slots, hardware id, trusted keys, state directory).
+    #[arg(long, value_name = "FILE", default_value = update::install::DEFAULT_CONFIG)]
+    pub(crate) config: PathBuf,
+    /// Show the slots, their boot counting state, the next boot, the pending install and the
+    /// history (recording a rollback if one happened).
+    #[arg(long, conflicts_with_all = ["bundle", "verify_only"])]
+    pub(crate) status: bool,
+    /// Reboot into the new slot once installed.
+    #[arg(long, conflicts_with_all = ["verify_only", "status"])]
+    pub(crate) reboot: bool,
+    /// The report as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+}
+
+/// `probed health`.
+#[derive(Debug, Args)]
+pub(crate) struct HealthArgs {
+    /// The daemon's data directory (its `status.json`).
+    #[arg(short = 'd', long = "data-dir", value_name = "DIR", default_value = crate::probe_config::DEFAULT_DATA_DIR)]
+    pub(crate) data_dir: PathBuf,
+    /// Require rules to be loaded (off for a probe that runs analytics without signatures).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub(crate) require_rules: bool,
+    /// Require the management server to be running and reachable.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub(crate) require_mgmt: bool,
+    /// Keep checking until healthy or this long has passed (e.g. 300s); default: check once.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) wait: Option<String>,
+    /// When healthy, mark the running slot good (needs the updater configuration).
+    #[arg(long)]
+    pub(crate) mark_good: bool,
+    /// When not healthy and the running slot is on probation (an update not yet marked good),
+    /// reboot: the boot loader spends one of the slot's attempts, and returns to the previous
+    /// slot when none are left. A slot already good is never rebooted for failing a check.
+    #[arg(long, requires = "mark_good")]
+    pub(crate) reboot_on_probation_failure: bool,
+    /// The updater's configuration (for `--mark-good`).
+    #[arg(long, value_name = "FILE", default_value = update::install::DEFAULT_CONFIG)]
+    pub(crate) config: PathBuf,
+    /// The report as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

@@ -42,6 +42,14 @@ struct DaemonStatus {
     reloads: u64,
     webhooks_delivered: u64,
     webhooks_pending: u64,
+    /// The daemon's process id (for `probed health`).
+    pid: u32,
+    /// Whether packets are being read (live sources open, or the capture loop running).
+    capturing: bool,
+    /// The management server's address, when it runs.
+    mgmt: Option<String>,
+    /// When the status file was last written (Unix seconds).
+    updated_at: u64,
 }
 
 pub(crate) fn run(args: RunArgs) -> ExitCode {
@@ -122,6 +130,12 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         )?),
         _ => None,
     };
+    {
+        let mut s = lock(&status);
+        s.pid = std::process::id();
+        s.mgmt = server.as_ref().map(|s| s.local_addr().to_string());
+    }
+    let status_writer = start_status_file(data_dir.join(STATUS_FILE), status.clone(), stop.clone());
     if let Source::PcapDir(d) = &plan.source {
         fs::create_dir_all(d.join("done"))
             .with_context(|| format!("--pcap-dir {}", d.display()))?;
@@ -148,6 +162,7 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
     crate::notify::start_watchdog(stop.clone());
     if matches!(plan.source, Source::AfPacket(_) | Source::Dpdk { .. }) {
         let r = open_sources(&plan.source, &args, prepared.workers).and_then(|sources| {
+            lock(&status).capturing = true;
             ready("capturing");
             run_live_capture(
                 &args, sources, &plan.pins, &prepared, &store, &output, &status, &stop, &hup,
@@ -159,10 +174,13 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
             s.stop();
         }
         store.flush().context("flushing state")?;
+        stop.store(true, Ordering::Relaxed);
+        let _ = status_writer.map(|t| t.join());
         r?;
         eprintln!("probed run: stopped");
         return Ok(ExitCode::SUCCESS);
     }
+    lock(&status).capturing = true;
     ready("ready");
     // Capture files named by the profile or `--capture pcap:` are read once; without a
     // management server the daemon then stops, like `suricata -r`.
@@ -238,7 +256,51 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         s.stop();
     }
     store.flush().context("flushing state")?;
+    stop.store(true, Ordering::Relaxed);
+    let _ = status_writer.map(|t| t.join());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The daemon's status file in the data directory, read by `probed health`.
+pub(crate) const STATUS_FILE: &str = "status.json";
+/// How often the status file is rewritten; `probed health` treats a file older than a few
+/// periods as a daemon that hangs.
+pub(crate) const STATUS_PERIOD: Duration = Duration::from_secs(2);
+
+/// Rewrites the status file every [`STATUS_PERIOD`] until `stop`, then removes it (a stopped
+/// daemon is not healthy). A failed write is logged and retried next period.
+fn start_status_file(
+    path: PathBuf,
+    status: Arc<Mutex<DaemonStatus>>,
+    stop: Arc<AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let spawned = std::thread::Builder::new()
+        .name("status-file".into())
+        .spawn(move || {
+            let tmp = path.with_extension("json.tmp");
+            while !stop.load(Ordering::Relaxed) {
+                let body = {
+                    let mut s = lock(&status);
+                    s.updated_at = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    serde_json::to_vec_pretty(&*s).unwrap_or_default()
+                };
+                if let Err(e) = fs::write(&tmp, &body).and_then(|()| fs::rename(&tmp, &path)) {
+                    tracing::warn!("{}: {e}", path.display());
+                }
+                sleep_until(&stop, STATUS_PERIOD);
+            }
+            let _ = fs::remove_file(&path);
+        });
+    match spawned {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::error!("cannot start the status-file thread: {e}");
+            None
+        }
+    }
 }
 
 /// The analytics stage and the hunt ingest in front of the EVE output (appended to), with the
@@ -337,6 +399,7 @@ fn start_mgmt(
     let st = status.clone();
     let ctx = mgmt::Context {
         eve: Some(eve.to_owned()),
+        update_config: Some(PathBuf::from(update::install::DEFAULT_CONFIG)).filter(|p| p.exists()),
         status: Box::new(move || serde_json::to_value(&*lock(&st)).unwrap_or(Value::Null)),
         changed: {
             let policy = hooks.policy.clone();

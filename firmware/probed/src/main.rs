@@ -15,6 +15,7 @@ mod notify;
 mod probe_config;
 mod replay;
 mod rules;
+mod updating;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,8 @@ fn main() -> ExitCode {
         cli::Command::Lookalike(args) => report(analytics_cmd::lookalike(args)),
         cli::Command::Beacon(args) => report(analytics_cmd::beacon(args)),
         cli::Command::Intel(c) => report(analytics_cmd::intel(c)),
+        cli::Command::Update(args) => updating::update(args),
+        cli::Command::Health(args) => updating::health(args),
         cli::Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
