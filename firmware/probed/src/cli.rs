@@ -332,6 +332,10 @@ pub(crate) struct RunArgs {
     /// The probe's management credentials (from `probectl probe enroll`).
     #[arg(long, value_name = "DIR", requires = "mgmt")]
     pub(crate) mgmt_pki: Option<PathBuf>,
+    /// The updater's configuration for the management plane's `update_*` commands (default:
+    /// /etc/ndr-probe/update.toml when it exists; without one those commands fail).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) update_config: Option<PathBuf>,
     /// Largest management request accepted, e.g. `32M`.
     #[arg(long, value_name = "SIZE", default_value = "32M")]
     pub(crate) mgmt_max_frame: String,

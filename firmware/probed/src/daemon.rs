@@ -180,7 +180,8 @@ fn daemon(mut args: RunArgs) -> Result<ExitCode> {
         eprintln!("probed run: stopped");
         return Ok(ExitCode::SUCCESS);
     }
-    lock(&status).capturing = true;
+    // `--no-capture` runs management, hunting and the archive only: nothing is captured.
+    lock(&status).capturing = !matches!(plan.source, Source::Nothing);
     ready("ready");
     // Capture files named by the profile or `--capture pcap:` are read once; without a
     // management server the daemon then stops, like `suricata -r`.
@@ -399,7 +400,9 @@ fn start_mgmt(
     let st = status.clone();
     let ctx = mgmt::Context {
         eve: Some(eve.to_owned()),
-        update_config: Some(PathBuf::from(update::install::DEFAULT_CONFIG)).filter(|p| p.exists()),
+        update_config: args.update_config.clone().or_else(|| {
+            Some(PathBuf::from(update::install::DEFAULT_CONFIG)).filter(|p| p.exists())
+        }),
         status: Box::new(move || serde_json::to_value(&*lock(&st)).unwrap_or(Value::Null)),
         changed: {
             let policy = hooks.policy.clone();
