@@ -9,8 +9,9 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Sender};
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -24,6 +25,9 @@ use crate::HuntError;
 
 /// Chunks in flight between the dataplane's writer and the ingest thread.
 const CHANNEL_CHUNKS: usize = 16;
+/// Longest time events stay buffered before the ingest thread writes them out (Suricata's
+/// EVE output is likewise flushed about once a second on a live probe).
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Longest event line accepted; a longer one is passed through unarchived and counted.
 pub const MAX_LINE: usize = 16 << 20;
 /// Store failures logged one by one (the rest are counted in [`IngestStats::store_errors`]).
@@ -424,7 +428,24 @@ impl IngestWriter {
             .name("ingest".into())
             .spawn(move || {
                 let mut carry: Vec<u8> = Vec::new();
-                for chunk in rx {
+                let mut last_flush = Instant::now();
+                loop {
+                    // A live probe's output is read while it runs (SOC tooling tailing
+                    // eve.json, `probectl events tail`): what is buffered is written out when
+                    // the stream goes quiet and at least every FLUSH_EVERY.
+                    let chunk = match rx.recv_timeout(FLUSH_EVERY) {
+                        Ok(c) => c,
+                        Err(RecvTimeoutError::Timeout) => {
+                            out.flush()?;
+                            last_flush = Instant::now();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    };
+                    if last_flush.elapsed() >= FLUSH_EVERY {
+                        out.flush()?;
+                        last_flush = Instant::now();
+                    }
                     let data = if carry.is_empty() {
                         chunk
                     } else {

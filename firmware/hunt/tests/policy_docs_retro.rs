@@ -235,3 +235,44 @@ fn a_running_ingest_picks_up_filters_changed_meanwhile() {
     ing.finish(&mut out).unwrap();
     assert_eq!(hunt::filter_counts(&s, "quiet").unwrap().dropped, 1);
 }
+
+/// What the ingest thread has written out (flushed) so far.
+#[derive(Clone, Default)]
+struct Flushed {
+    pending: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl std::io::Write for Flushed {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.pending.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut p = self.pending.lock().unwrap();
+        self.written.lock().unwrap().extend(p.drain(..));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_live_ingest_writes_its_events_out_while_it_runs() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let ing = Ingest::open(&s, ArchiveConfig::default()).unwrap();
+    let out = Flushed::default();
+    let (mut w, h) = hunt::ingest::IngestWriter::spawn(ing, Box::new(out.clone())).unwrap();
+    let mut line = serde_json::to_vec(&http(1, 0, false)).unwrap();
+    line.push(b'\n');
+    w.write_all(&line).unwrap();
+    // The writer stays open (a live daemon): the event is out within a couple of seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while out.written.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "event still buffered");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(String::from_utf8_lossy(&out.written.lock().unwrap()).contains("/page/1"));
+    drop(w);
+    h.join().unwrap();
+}
