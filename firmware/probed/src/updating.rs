@@ -172,7 +172,8 @@ fn print_status(st: &install::Status) {
         match st.running_assessment {
             Some(update::boot::Assessment::Trying { left, .. }) =>
                 format!(", on probation ({left} boot attempt(s) left)"),
-            Some(update::boot::Assessment::Bad { .. }) => ", marked bad".into(),
+            Some(update::boot::Assessment::Bad { .. }) =>
+                ", on its last boot attempt (not marked good)".into(),
             Some(update::boot::Assessment::Good) => ", good".into(),
             None => ", no boot entry".into(),
         }
@@ -387,16 +388,23 @@ fn run_health(args: &HealthArgs) -> Result<ExitCode> {
     }
     if let (true, Some(cfg)) = (args.reboot_on_probation_failure, &config) {
         let st = install::status(cfg)?;
-        if let Some(update::boot::Assessment::Trying { left, .. }) = st.running_assessment {
+        if let Some(left) = st.running_assessment.and_then(|a| a.left()) {
             eprintln!(
                 "probed health: slot {} (generation {}) is on probation and not healthy after {}; \
-                 rebooting ({left} boot attempt(s) left for it)",
+                 rebooting ({})",
                 st.running,
                 st.release.generation,
-                args.wait.as_deref().unwrap_or("one check")
+                args.wait.as_deref().unwrap_or("one check"),
+                if left == 0 {
+                    "its last boot attempt: the boot loader returns to the other slot".to_string()
+                } else {
+                    format!("{left} boot attempt(s) left for it")
+                }
             );
+            // --no-block: this command runs inside probe-health.service, which the reboot
+            // stops; waiting for the reboot job would hold the shutdown until a timeout.
             let st = std::process::Command::new("systemctl")
-                .arg("reboot")
+                .args(["reboot", "--no-block"])
                 .status()
                 .context("running systemctl reboot")?;
             anyhow::ensure!(st.success(), "systemctl reboot: {st}");

@@ -88,6 +88,24 @@ pub enum Assessment {
     },
 }
 
+impl Assessment {
+    /// Whether the entry still carries a boot counter, i.e. its slot has not been marked good:
+    /// attempts left, or none left (systemd-boot counts the attempt before booting, so the
+    /// last attempt runs with `+0`).
+    pub fn counting(self) -> bool {
+        !matches!(self, Assessment::Good)
+    }
+
+    /// Attempts left (0 for a bad entry; `None` when not counting).
+    pub fn left(self) -> Option<u32> {
+        match self {
+            Assessment::Good => None,
+            Assessment::Trying { left, .. } => Some(left),
+            Assessment::Bad { .. } => Some(0),
+        }
+    }
+}
+
 /// A parsed entry file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryName {

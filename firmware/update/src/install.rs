@@ -188,6 +188,8 @@ pub enum Outcome {
     RolledBack,
     /// The install stopped with an error after it had started writing.
     Failed,
+    /// An install was cut short (power cut, crash): its slot holds no bootable release.
+    Interrupted,
 }
 
 /// One history record.
@@ -265,6 +267,33 @@ impl State {
             let drop = self.history.len() - MAX_HISTORY;
             self.history.drain(..drop);
         }
+    }
+}
+
+/// The lock an install holds for its whole duration (in the state directory). `status`
+/// takes it shared, so that it never mistakes an install in progress (pending recorded, the
+/// target's entry removed) for an interrupted one, and two installs never run at once.
+fn lock(config: &Config, exclusive: bool) -> Result<Option<File>> {
+    fs::create_dir_all(&config.state_dir).map_err(io_err(&config.state_dir))?;
+    let path = config.state_dir.join("install.lock");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    let op = if exclusive {
+        rustix::fs::FlockOperation::NonBlockingLockExclusive
+    } else {
+        rustix::fs::FlockOperation::NonBlockingLockShared
+    };
+    match rustix::fs::flock(&f, op) {
+        Ok(()) => Ok(Some(f)),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
+        Err(e) => Err(UpdateError::Io {
+            path,
+            source: e.into(),
+        }),
     }
 }
 
@@ -368,7 +397,7 @@ pub fn check(config: &Config, bundle: &Verified, progress: &mut dyn FnMut(u64)) 
     }
     let on_probation = boot::entries(&config.esp)?
         .iter()
-        .any(|e| e.slot == running && matches!(e.assessment, Assessment::Trying { .. }));
+        .any(|e| e.slot == running && e.assessment.counting());
     if on_probation {
         return Err(UpdateError::RunningOnProbation(running));
     }
@@ -431,6 +460,9 @@ pub fn install(
     hook: &mut dyn FnMut(Step) -> Result<()>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Plan> {
+    let Some(_lock) = lock(config, true)? else {
+        return Err(UpdateError::Busy);
+    };
     let plan = check(config, bundle, progress)?;
     let mut state = State::load(config)?;
     match write_slot(config, bundle, &plan, &mut state, hook, progress) {
@@ -560,6 +592,8 @@ fn write_slot(
 /// Where updates stand on this probe.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
+    /// An install is running now.
+    pub installing: bool,
     /// The running slot.
     pub running: Slot,
     /// The running release.
@@ -584,35 +618,40 @@ pub fn status(config: &Config) -> Result<Status> {
     let mut state = State::load(config)?;
     let entries = boot::entries(&config.esp)?;
     let mut rolled_back = None;
-    if let Some(p) = state.pending.clone() {
+    let lock = lock(config, false)?;
+    let installing = lock.is_none();
+    if let (Some(p), false) = (state.pending.clone(), installing) {
         let entry = entries.iter().find(|e| e.slot == p.slot);
-        let gave_up = match entry.map(|e| e.assessment) {
-            Some(Assessment::Bad { .. }) => true,
-            // The entry went missing (removed by hand, or a new install started over it).
-            None => true,
-            _ => false,
-        };
-        if p.slot != running && gave_up {
-            let done = match entry.map(|e| e.assessment) {
-                Some(Assessment::Bad { done }) => format!("{done} boot attempts failed"),
-                _ => "its boot entry is gone".to_string(),
-            };
-            state.record(
+        let outcome = match entry.map(|e| e.assessment) {
+            Some(Assessment::Bad { done }) => Some((
                 Outcome::RolledBack,
-                p.slot,
-                p.generation,
-                &p.version,
                 format!(
-                    "{done}; running slot {running} (generation {})",
+                    "{done} boot attempts failed; running slot {running} (generation {})",
                     release.generation
                 ),
-            );
+            )),
+            None => Some((
+                Outcome::Interrupted,
+                format!(
+                    "the install did not finish (power cut or crash): slot {} holds no \
+                     bootable release; install again",
+                    p.slot
+                ),
+            )),
+            _ => None,
+        };
+        if let (Some((outcome, detail)), true) = (outcome, p.slot != running) {
+            state.record(outcome, p.slot, p.generation, &p.version, detail);
             state.pending = None;
             state.save(config)?;
-            rolled_back = state.history.last().cloned();
+            if outcome == Outcome::RolledBack {
+                rolled_back = state.history.last().cloned();
+            }
         }
     }
+    drop(lock);
     Ok(Status {
+        installing,
         running,
         running_assessment: entries
             .iter()

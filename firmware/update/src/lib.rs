@@ -124,7 +124,7 @@ pub enum UpdateError {
         room: u64,
     },
     /// The running slot has not been marked good yet.
-    #[error("slot {0} is on probation (boot counter still set): run `probed health --mark-good` before updating")]
+    #[error("slot {0} is not marked good yet (boot counter still set): run `probed health --mark-good` before updating")]
     RunningOnProbation(boot::Slot),
     /// The configuration is invalid.
     #[error("update configuration {path}: {msg}")]
@@ -144,6 +144,9 @@ pub enum UpdateError {
         /// What is wrong.
         msg: String,
     },
+    /// Another install is running.
+    #[error("another install is running on this probe")]
+    Busy,
     /// The install was interrupted on purpose (tests simulating a power cut).
     #[error("interrupted before {0:?}")]
     Interrupted(install::Step),

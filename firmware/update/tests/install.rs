@@ -359,3 +359,53 @@ fn configuration_errors_name_the_file() {
     let e = install::status(&p.config).unwrap_err().to_string();
     assert!(e.contains("no probe.slot=a|b"), "{e}");
 }
+
+#[test]
+fn an_interrupted_install_is_reported_as_such_not_as_a_rollback() {
+    let p = Probe::new();
+    let b = p.bundle("g2", 2);
+    let v = bundle::open(&b, &p.trust()).unwrap();
+    let mut seen_installing = false;
+    let e = install::install(
+        &p.config,
+        &v,
+        &mut |s: Step| {
+            if s == Step::WriteRoot {
+                // A status taken while the install runs neither records nor clears anything.
+                let st = install::status(&p.config).unwrap();
+                seen_installing = st.installing && st.state.pending.is_some();
+                return Err(UpdateError::Interrupted(s));
+            }
+            Ok(())
+        },
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e, UpdateError::Interrupted(Step::WriteRoot)));
+    assert!(seen_installing);
+    // Power back: slot A boots; the status says the install did not finish.
+    assert_eq!(p.power_on(), Slot::A);
+    let st = install::status(&p.config).unwrap();
+    assert!(!st.installing);
+    assert!(st.rolled_back.is_none());
+    let last = st.state.history.last().unwrap();
+    assert_eq!((last.outcome, last.slot), (Outcome::Interrupted, Slot::B));
+    assert!(st.state.pending.is_none());
+}
+
+#[test]
+fn a_slot_on_its_last_attempt_is_not_good_and_blocks_updates() {
+    let p = Probe::new();
+    p.install(&p.bundle("g2", 2)).unwrap();
+    assert_eq!(p.power_on(), Slot::B);
+    assert_eq!(p.power_on(), Slot::B);
+    // Running B with no attempts left (+0-2): still on probation.
+    let st = install::status(&p.config).unwrap();
+    assert_eq!(st.running_assessment, Some(Assessment::Bad { done: 2 }));
+    assert_eq!(st.running_assessment.unwrap().left(), Some(0));
+    let e = p.install(&p.bundle("g3", 3)).unwrap_err();
+    assert!(matches!(e, UpdateError::RunningOnProbation(Slot::B)), "{e}");
+    // Healthy after all: marking it good blesses it.
+    assert!(install::mark_good(&p.config).unwrap());
+    assert_eq!(p.power_on(), Slot::B);
+}
