@@ -1053,19 +1053,7 @@ fn update_push(cli: &Cli, bundle: &Path, reboot: bool, apply: bool) -> Result<Ex
     let total = std::fs::metadata(bundle)
         .with_context(|| bundle.display().to_string())?
         .len();
-    let sha = {
-        let mut f = std::fs::File::open(bundle).with_context(|| bundle.display().to_string())?;
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            ctx.update(&buf[..n]);
-        }
-        hex::encode(ctx.finish().as_ref())
-    };
+    let sha = update::bundle::file_sha256(bundle).with_context(|| bundle.display().to_string())?;
     let mut ok = 0;
     for probe in &probes {
         let bar = (!cli.no_progress && std::io::stderr().is_terminal()).then(|| {

@@ -4,8 +4,8 @@
 //! is checked against the probe's trusted release keys: an admin operator can deliver a
 //! bundle but cannot make the probe accept one the release key did not sign).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -33,20 +33,6 @@ fn valid_sha(s: &str) -> Result<(), String> {
             "bundle_sha256 `{s}` is not 64 lowercase hex digits"
         ))
     }
-}
-
-fn file_sha256(path: &Path) -> std::io::Result<String> {
-    let mut f = File::open(path)?;
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        ctx.update(&buf[..n]);
-    }
-    Ok(hex::encode(ctx.finish().as_ref()))
 }
 
 /// Stores one piece; returns how much of the bundle the probe has.
@@ -123,7 +109,7 @@ pub(crate) fn chunk(
     }
     f.sync_all().map_err(err)?;
     drop(f);
-    let got = file_sha256(&part).map_err(err)?;
+    let got = update::bundle::file_sha256(&part).map_err(err)?;
     if got != sha {
         let _ = fs::remove_file(&part);
         return Err(format!(

@@ -90,14 +90,8 @@ fn run_update(args: &UpdateArgs) -> Result<ExitCode> {
     let total = v.parts_len();
     if args.verify_only {
         let b = bar(!args.no_progress, total, "verifying");
-        let mut done = 0;
-        v.check_parts(&mut |n| {
-            done += n;
-            if let Some(b) = &b {
-                b.set_position(done);
-            }
-        })
-        .with_context(|| path.display().to_string())?;
+        v.check_parts(&mut |n| b.iter().for_each(|b| b.inc(n)))
+            .with_context(|| path.display().to_string())?;
         if let Some(b) = b {
             b.finish_and_clear();
         }
@@ -124,12 +118,8 @@ fn run_update(args: &UpdateArgs) -> Result<ExitCode> {
     let cfg = config()?;
     // Two passes: the hash check, then the writes.
     let b = bar(!args.no_progress, total * 2, "installing");
-    let mut done = 0;
     let plan = install::install(&cfg, &v, &mut |_| Ok(()), &mut |n| {
-        done += n;
-        if let Some(b) = &b {
-            b.set_position(done);
-        }
+        b.iter().for_each(|b| b.inc(n))
     })
     .with_context(|| path.display().to_string())?;
     if let Some(b) = b {

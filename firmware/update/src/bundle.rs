@@ -344,6 +344,14 @@ pub(crate) fn hash_stream(
     Ok(hex::encode(ctx.finish().as_ref()))
 }
 
+/// SHA-256 (lowercase hex) of a whole file: how an upload of a bundle is named and checked.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut buf = vec![0u8; CHUNK];
+    hash_stream(&mut f, len, &mut buf, &mut |_| Ok(()))
+}
+
 /// What a new bundle describes; sizes and hashes are filled in by [`create`].
 #[derive(Debug, Clone)]
 pub struct NewBundle {
