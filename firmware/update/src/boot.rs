@@ -275,8 +275,7 @@ pub fn write_entry(esp: &Path, spec: &EntrySpec<'_>, tries: u32) -> Result<PathB
     let file = dir.join(name.file_name());
     let tmp = dir.join(format!("{}.tmp", spec.slot.entry_id()));
     crate::install::write_synced(&tmp, spec.render().as_bytes())?;
-    fs::rename(&tmp, &file).map_err(io_err(&file))?;
-    crate::install::sync_dir(&dir)?;
+    crate::install::rename_durable(&tmp, &file)?;
     Ok(file)
 }
 
@@ -301,8 +300,7 @@ pub fn bless(esp: &Path, slot: Slot) -> Result<bool> {
             continue;
         }
         let to = entries_dir(esp).join(format!("{}.conf", slot.entry_id()));
-        fs::rename(&e.file, &to).map_err(io_err(&to))?;
-        crate::install::sync_dir(&entries_dir(esp))?;
+        crate::install::rename_durable(&e.file, &to)?;
         return Ok(true);
     }
     Ok(false)

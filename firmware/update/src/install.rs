@@ -243,8 +243,7 @@ impl State {
             msg: e.to_string(),
         })?;
         write_synced(&tmp, &body)?;
-        fs::rename(&tmp, &path).map_err(io_err(&path))?;
-        sync_dir(&config.state_dir)
+        rename_durable(&tmp, &path)
     }
 
     fn record(
@@ -564,8 +563,7 @@ fn write_slot(
         }
         out.sync_all().map_err(io_err(&tmp))?;
         drop(out);
-        fs::rename(&tmp, &dst).map_err(io_err(&dst))?;
-        sync_dir(&dir)?;
+        rename_durable(&tmp, &dst)?;
     }
 
     hook(Step::WriteEntry)?;
@@ -698,6 +696,22 @@ pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = File::create(path).map_err(io_err(path))?;
     f.write_all(bytes).map_err(io_err(path))?;
     f.sync_all().map_err(io_err(path))
+}
+
+/// Renames `from` to `to` durably, also on FAT (the ESP): Linux's vfat writes a renamed
+/// file's size and first cluster into its new directory entry only when the file's inode is
+/// written back, so syncing the directory alone can leave an entry of size 0 after a power
+/// cut (`ci/image-test` found exactly that). The file is synced after the rename, then the
+/// directory.
+pub(crate) fn rename_durable(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(io_err(to))?;
+    File::open(to)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(to))?;
+    if let Some(dir) = to.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Syncs a directory (so a rename in it is durable).
