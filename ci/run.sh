@@ -7,6 +7,8 @@
 #   ci/run.sh fuzz [SECS] smoke-run every fuzz target (needs cargo-fuzz)
 #   ci/run.sh vnic        live AF_PACKET capture on a veth pair in a network namespace, fed by
 #                         tcpreplay (needs root, iproute2, tcpreplay; skipped otherwise)
+#   ci/run.sh image       build the appliance image and boot-test it under QEMU: events, A->B
+#                         update, power cuts, rollback (ci/image-test; needs root, ~25 min)
 #   ci/run.sh bench       the benchmarks in ci/bench (needs suricata; ci/bench/hunt needs jq;
 #                         ci/bench/fleet starts 100 probes on loopback)
 #   ci/run.sh all         test, then conformance and fuzz smoke when their tools exist
@@ -65,11 +67,12 @@ case "$job" in
   conformance) run_conformance ;;
   fuzz) run_fuzz "${2:-20}" ;;
   vnic) step "virtual-NIC capture (AF_PACKET fanout vs replay)"; ci/vnic-test ;;
+  image) step "appliance image boot test (QEMU)"; ci/image-test ;;
   bench) ci/bench/run && ci/bench/run --et-open && ci/bench/rules && ci/bench/hunt && ci/bench/fleet ;;
   all)
     run_test
     if [ -d ../shared/corpus ] && command -v suricata >/dev/null; then run_conformance; fi
     if command -v cargo-fuzz >/dev/null; then run_fuzz 10; fi
     ;;
-  *) sed -n 2,9p "$0"; exit 2 ;;
+  *) sed -n 2,13p "$0"; exit 2 ;;
 esac
