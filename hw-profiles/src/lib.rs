@@ -19,6 +19,7 @@
 pub mod apply;
 pub mod check;
 pub mod machine;
+pub mod setup;
 
 use std::fmt;
 use std::path::Path;

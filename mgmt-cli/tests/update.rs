@@ -215,3 +215,41 @@ fn health_checks_the_running_daemon() {
     let (code, v) = health(&[]);
     assert_eq!(code, Some(1), "{v}");
 }
+
+#[test]
+fn probed_update_verify_only_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = SigningKey::generate().unwrap();
+    let good = make_bundle(dir.path(), &key, 5, 100_000);
+    let trust = dir.path().join("release.pub");
+    fs::write(&trust, bundle::trust_line(&key)).unwrap();
+    let verify = |b: &Path, t: &Path| {
+        Command::new(probed_bin())
+            .args(["update", "--verify-only", "--no-progress", "--trust"])
+            .arg(t)
+            .arg(b)
+            .output()
+            .unwrap()
+    };
+    let o = verify(&good, &trust);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("verified: ndr-probe 0.5.0 generation 5"));
+    let bad = dir.path().join("bad.bundle");
+    let mut b = fs::read(&good).unwrap();
+    let n = b.len();
+    b[n - 1] ^= 0x80;
+    fs::write(&bad, b).unwrap();
+    let o = verify(&bad, &trust);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("SHA-256 mismatch"));
+    let junk = dir.path().join("junk.pub");
+    fs::write(&junk, "not a key\n").unwrap();
+    let o = verify(&good, &junk);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 1"));
+}

@@ -516,10 +516,15 @@ pub(crate) struct HwCheckArgs {
     /// are listed.
     #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
     pub(crate) profile: Option<String>,
-    /// Machine-readable output: `{"profile", "fits", "findings": [{"field", "level",
-    /// "message"}]}`.
+    /// Machine-readable output: `{"profile", "fits", "setup", "findings": [{"field",
+    /// "level", "message"}]}`.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Prepare this machine for the profile before checking it: reserve the hugepages its
+    /// DPDK capture needs and bind its PCI NICs to vfio-pci (mlx5 keeps its driver). Needs
+    /// root; the appliance runs it at boot (probe-hw-setup.service) before probed.
+    #[arg(long, requires = "profile")]
+    pub(crate) setup: bool,
 }
 
 /// Archive limits (with `--data-dir`).

@@ -82,15 +82,29 @@ pub(crate) fn run_hw_check(args: HwCheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // --setup: reserve hugepages and bind NICs first; its steps are reported with the check.
+    let setup = if args.setup {
+        hw_profiles::setup::setup(&profile, Path::new("/"))
+    } else {
+        Vec::new()
+    };
     let findings = check(&profile, &Machine::local(DPDK_BUILT));
-    let fits = !check::refused(&findings);
+    let fits = !check::refused(&findings) && !check::refused(&setup);
     if args.json {
         println!(
             "{}",
-            serde_json::json!({"profile": profile.name, "fits": fits, "findings": findings})
+            serde_json::json!({"profile": profile.name, "fits": fits, "setup": setup, "findings": findings})
         );
     } else {
         println!("profile {} ({})", profile.name, profile.description);
+        for f in &setup {
+            let level = match f.level {
+                Level::Ok => "done",
+                Level::Warn => "warn",
+                Level::Fail => "FAIL",
+            };
+            println!("  setup {level:<5} {:<16} {}", f.field, f.message);
+        }
         for f in &findings {
             let level = match f.level {
                 Level::Ok => "ok",
