@@ -87,6 +87,9 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "install.lock") {
+                // The install lock (an empty file in the state directory) is not a slot.
+                continue;
             } else {
                 out.push((p.display().to_string(), fs::read(&p).unwrap()));
             }
